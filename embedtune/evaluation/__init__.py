@@ -1,0 +1,1 @@
+"""Retrieval evaluation: query -> chunk over the whole corpus."""

@@ -1,0 +1,132 @@
+"""Build the distilabel LLM for the configured backend, and resolve its API key safely.
+
+Every backend speaks through a distilabel LLM with the same prompt and output parsing:
+- ``embedded``: the GGUF from PyPI, served on 127.0.0.1 by a subprocess (see
+  ``embedded_server``), reached with ``OpenAILLM``;
+- ``openai_compatible``: OpenAI or any server with the same API (llama.cpp, TGI, LM Studio...);
+- ``vllm``: a served vLLM through its OpenAI-compatible endpoint. distilabel's ``ClientvLLM`` is
+  not used: it downloads a tokenizer from the hub and has no structured-output parameter;
+- ``ollama``: distilabel's ``OllamaLLM`` (native API, JSON mode; needs ``pip install ollama``).
+
+API keys come from an environment variable or a ZenML secret named in the config, never from the
+YAML, and are handed to the client as ``SecretStr`` so they are not printed in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from distilabel.models.llms.base import LLM
+from pydantic import SecretStr
+
+from embedtune.config import Backend, GenerationConfig
+from embedtune.generation.prompts import response_format
+
+LOCAL_PLACEHOLDER_KEY = "no-key-needed-for-local-servers"
+DEFAULT_VLLM_URL = "http://localhost:8000/v1"
+DEFAULT_OLLAMA_HOST = "http://localhost:11434"
+
+
+class BackendError(RuntimeError):
+    """The configured LLM backend cannot be used as configured."""
+
+
+def resolve_api_key(config: GenerationConfig) -> SecretStr | None:
+    """Return the API key from the ZenML secret or environment variable named in the config."""
+    if config.zenml_secret:
+        from zenml.client import Client
+
+        secret = Client().get_secret(config.zenml_secret)
+        if "api_key" not in secret.secret_values:
+            raise BackendError(
+                f"ZenML secret '{config.zenml_secret}' has no 'api_key' value. Create it with: "
+                f"zenml secret create {config.zenml_secret} --api_key=<key>"
+            )
+        return SecretStr(secret.secret_values["api_key"])
+    if config.api_key_env:
+        value = os.environ.get(config.api_key_env)
+        if not value:
+            raise BackendError(
+                f"generation.api_key_env names ${config.api_key_env}, which is not set. Export it "
+                "before running (the key is never read from the YAML)."
+            )
+        return SecretStr(value)
+    return None
+
+
+def _generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": config.max_new_tokens,
+        "temperature": config.temperature,
+    }
+    fmt = response_format(config.structured_output, config.queries_per_chunk)
+    if fmt is not None:
+        # Sent through extra_body: distilabel types ``response_format`` as Dict[str, str], which
+        # rejects a nested JSON schema; the OpenAI client merges extra_body into the request.
+        kwargs["extra_body"] = {"response_format": fmt}
+    return kwargs
+
+
+def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
+    """The distilabel LLM for ``config``; ``base_url`` overrides the config (embedded server)."""
+    if config.backend is Backend.ollama:
+        try:
+            from distilabel.models.llms import OllamaLLM
+        except ImportError as exc:  # pragma: no cover - depends on optional package
+            raise BackendError("The ollama backend needs `pip install ollama`.") from exc
+        options: dict[str, Any] = {
+            "temperature": config.temperature,
+            "num_predict": config.max_new_tokens,
+        }
+        return OllamaLLM(
+            model=config.model,
+            host=base_url or config.base_url or DEFAULT_OLLAMA_HOST,
+            timeout=int(config.timeout_s),
+            generation_kwargs={
+                "format": "" if config.structured_output == "none" else "json",
+                "options": options,
+            },
+        )
+
+    from distilabel.models.llms import OpenAILLM
+
+    url = base_url or config.base_url
+    if config.backend is Backend.vllm:
+        url = url or DEFAULT_VLLM_URL
+    api_key = resolve_api_key(config)
+    if api_key is None:
+        if config.backend is Backend.openai_compatible and "api.openai.com" in (url or ""):
+            raise BackendError(
+                "OpenAI needs an API key: set generation.api_key_env (e.g. OPENAI_API_KEY)."
+            )
+        api_key = SecretStr(LOCAL_PLACEHOLDER_KEY)
+    model = config.model or "embedded"
+    return OpenAILLM(
+        model=model,
+        base_url=url,
+        api_key=api_key,
+        max_retries=config.max_retries,
+        timeout=int(config.timeout_s),
+        generation_kwargs=_generation_kwargs(config),
+    )
+
+
+@contextmanager
+def llm_for(config: GenerationConfig) -> Iterator[tuple[LLM, str]]:
+    """Yield a loaded distilabel LLM and a human-readable model name; start/stop what it needs."""
+    if config.backend is Backend.embedded:
+        from embedtune.generation.embedded_model import GGUF_FILENAME, ensure_embedded_gguf
+        from embedtune.generation.embedded_server import embedded_server
+
+        with embedded_server(ensure_embedded_gguf(), config.embedded) as url:
+            llm = build_llm(config, base_url=url)
+            llm.load()
+            yield llm, GGUF_FILENAME.removesuffix(".gguf")
+            llm.unload()
+        return
+    llm = build_llm(config)
+    llm.load()
+    yield llm, f"{config.backend.value}:{config.model}"
+    llm.unload()

@@ -1,0 +1,119 @@
+"""Serve the embedded GGUF over an OpenAI-compatible HTTP endpoint on 127.0.0.1, in a subprocess.
+
+Why a subprocess: llama.cpp owns native threads and ~1.5 GB of memory; keeping it out of the
+ZenML step's process means nothing forked later inherits it, a crash cannot take the step down
+with a half-written artifact, and the engine is fully released when generation ends. Why HTTP:
+the step then talks to the embedded model exactly as to any served LLM (distilabel's
+``OpenAILLM``), so every backend shares one code path, one prompt and one output format.
+
+Run as ``python -m embedtune.generation.embedded_server --model X.gguf``: prints one JSON line
+``{"base_url": ...}`` when ready and serves until stdin closes or it is terminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from embedtune.config import EmbeddedLLMConfig
+
+MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded LLM server did not start."""
+
+
+def _serve(model: Path, threads: int, context_size: int, parallel: int) -> None:
+    import xllamacpp as xlc
+
+    params = xlc.CommonParams()
+    params.model.path = str(model)
+    params.model_alias = MODEL_ALIAS
+    params.n_ctx = context_size * parallel  # llama.cpp divides the context among the slots
+    params.n_parallel = parallel
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.cache_prompt = True
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0  # any free port; the address is reported below
+    server = xlc.Server(params)
+    print(json.dumps({"base_url": server.listening_address + "/v1"}), flush=True)
+    sys.stdin.read()  # serve until the parent closes our stdin (or exits)
+
+
+@contextmanager
+def embedded_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
+    """Start the server subprocess, yield its ``/v1`` base URL, and always stop it."""
+    project_root = str(Path(__file__).resolve().parents[2])
+    python_path = os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": python_path}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "embedtune.generation.embedded_server",
+            "--model",
+            str(model),
+            "--threads",
+            str(config.threads),
+            "--context-size",
+            str(config.context_size),
+            "--parallel",
+            str(config.parallel_slots),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + config.startup_timeout_s
+        line = ""
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 0.5)
+            if ready:
+                line = process.stdout.readline()
+                break
+            if process.poll() is not None:
+                break
+        if not line:
+            code = process.poll()
+            raise EmbeddedServerError(
+                f"The embedded LLM server did not start within {config.startup_timeout_s:.0f}s "
+                f"(exit code {code}). Run `python -m embedtune.generation.embedded_server "
+                f"--model {model}` to see llama.cpp's log."
+            )
+        yield json.loads(line)["base_url"]
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--context-size", type=int, default=4096)
+    parser.add_argument("--parallel", type=int, default=1)
+    args = parser.parse_args()
+    _serve(args.model, args.threads, args.context_size, args.parallel)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Finetuning an embedding model on (query, chunk) pairs."""

@@ -1,0 +1,5 @@
+"""Pipelines: compositions of steps, nothing else."""
+
+from pipelines.embedding_finetuning import embedding_finetuning
+
+__all__ = ["embedding_finetuning"]

@@ -1,0 +1,28 @@
+from zenml import pipeline
+
+from embedtune.config import RunConfig
+from steps.etl import chunk_documents, load_documents, split_chunks
+from steps.evaluation import evaluate_models
+from steps.generation import generate_queries
+from steps.training import finetune_model
+
+
+@pipeline
+def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
+    """Documents -> chunks -> train/test split -> synthetic queries -> finetune -> evaluate."""
+    documents = load_documents(corpus=config.corpus, corpus_fingerprint=corpus_fingerprint)
+    chunks = chunk_documents(
+        documents, chunking=config.chunking, base_model=config.training.base_model
+    )
+    train_chunks, test_chunks = split_chunks(chunks, split=config.split)
+    train_queries, train_failures = generate_queries(
+        train_chunks, generation=config.generation, split="train", id="generate_train_queries"
+    )
+    test_queries, test_failures = generate_queries(
+        test_chunks, generation=config.generation, split="test", id="generate_test_queries"
+    )
+    model = finetune_model(train_queries, training=config.training)
+    evaluate_models(
+        model, test_queries, chunks, train_failures, test_failures,
+        training=config.training, evaluation=config.evaluation,
+    )

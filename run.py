@@ -1,0 +1,107 @@
+"""Finetune an embedding model on your documents: `python run.py --config configs/default.yaml`.
+
+Reads the YAML config, runs the ZenML pipeline, then exports the finetuned model folder and the
+evaluation report to `output_dir` and prints the base-vs-finetuned table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+# Before ZenML is imported: no analytics calls (the machine may be offline), no tokenizer fork
+# warnings, no hub telemetry.
+os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from embedtune.config import ConfigError, RunConfig, load_config  # noqa: E402
+
+logger = logging.getLogger("embedtune")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path, help="YAML run configuration")
+    parser.add_argument("--no-cache", action="store_true", help="Run every step again")
+    return parser.parse_args(argv)
+
+
+def run(config: RunConfig, enable_cache: bool = True):
+    """Run the pipeline for ``config`` and return ZenML's run response."""
+    from zenml import Model
+
+    from embedtune.corpus.fingerprint import corpus_fingerprint
+    from pipelines import embedding_finetuning
+
+    meta = config.model
+    model = Model(
+        name=meta.name,
+        description=meta.description,
+        license=meta.license,
+        limitations=meta.limitations,
+        use_cases=meta.use_cases,
+        tags=meta.tags,
+    )
+    fingerprint = corpus_fingerprint(config.corpus.path, config.corpus.extensions)
+    pipeline = embedding_finetuning.with_options(
+        model=model, enable_cache=enable_cache and config.enable_cache
+    )
+    return pipeline(config=config, corpus_fingerprint=fingerprint)
+
+
+def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
+    """Copy the run's finetuned model and report out of the artifact store for the user."""
+    import steps  # noqa: F401  (registers the dataset and model materializers)
+
+    steps = run_response.steps
+    model = steps["finetune_model"].outputs["finetuned_model"][0].load()
+    evaluation = steps["evaluate_models"].outputs["evaluation"][0].load()
+    report = steps["evaluate_models"].outputs["evaluation_report"][0].load()
+    summary = steps["evaluate_models"].outputs["evaluation_summary"][0].load()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "model": output_dir / "finetuned-model",
+        "report": output_dir / "evaluation_report.html",
+        "metrics": output_dir / "evaluation.json",
+        "summary": output_dir / "evaluation_summary.md",
+    }
+    model.save(str(paths["model"]))
+    paths["report"].write_text(str(report), encoding="utf-8")
+    paths["metrics"].write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+    paths["summary"].write_text(str(summary), encoding="utf-8")
+    return paths
+
+
+def stage_times(run_response) -> list[tuple[str, float]]:
+    times = []
+    for name, step_run in run_response.steps.items():
+        if step_run.start_time and step_run.end_time:
+            times.append((name, (step_run.end_time - step_run.start_time).total_seconds()))
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.getLogger("embedtune").setLevel(logging.INFO)  # ZenML's handler prints it
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    run_response = run(config, enable_cache=not args.no_cache)
+    paths = export_outputs(run_response, config.output_dir)
+    print("\nStage times:")
+    for name, seconds in stage_times(run_response):
+        print(f"  {name:<24} {seconds:7.1f} s")
+    print("\n" + paths["summary"].read_text(encoding="utf-8"))
+    print(f"Finetuned model: {paths['model']}\nReport: {paths['report']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from datasets import Dataset
+from zenml import log_metadata, step
+
+import constants as C
+from embedtune.config import CorpusConfig
+from embedtune.corpus import load_corpus
+from embedtune.datasets import to_dataset
+
+PART_COLUMNS = [C.DOCUMENT_ID, C.SOURCE, C.TEXT, C.PAGE, C.SECTION]
+
+
+@step
+def load_documents(corpus: CorpusConfig, corpus_fingerprint: str) -> Annotated[Dataset, "documents"]:
+    """Read every supported file under ``corpus.path``.
+
+    ``corpus_fingerprint`` (a hash of the files' contents, computed by ``run.py``) is what makes
+    ZenML's cache re-run this step when a document changes; the step itself does not use it.
+    """
+    result = load_corpus(corpus)
+    log_metadata(
+        {
+            "documents": len({p.document_id for p in result.parts}),
+            "parts": len(result.parts),
+            "files_skipped": len(result.skipped),
+            "files_ignored": result.ignored,
+            "skipped": {s.path: s.reason for s in result.skipped},
+        }
+    )
+    return to_dataset(result.parts, PART_COLUMNS)

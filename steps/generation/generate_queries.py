@@ -1,0 +1,36 @@
+from typing import Annotated, Any, Tuple
+
+from datasets import Dataset
+from zenml import log_metadata, step
+
+import constants as C
+from embedtune.config import GenerationConfig
+from embedtune.datasets import to_dataset
+from embedtune.generation.runner import generate_queries as run_generation
+
+QUERY_COLUMNS = [
+    C.QUERY_ID, C.QUERY, C.CHUNK_ID, C.DOCUMENT_ID, C.SOURCE, C.POSITIVE, C.NEGATIVE_QUERY,
+    C.SPLIT, C.MODEL_NAME,
+]
+
+
+@step
+def generate_queries(
+    chunks: Dataset, generation: GenerationConfig, split: str
+) -> Tuple[
+    Annotated[Dataset, "queries"], Annotated[list[dict[str, Any]], "generation_failures"]
+]:
+    """Synthetic queries (and a negative query) per chunk; failed chunks kept apart with reasons.
+
+    Failures are a plain list (stored as JSON): usually empty, and an empty HF Dataset cannot be
+    read back by ``datasets.load_from_disk``.
+    """
+    result = run_generation(chunks.to_list(), generation, split)
+    log_metadata({"split": split, **result.stats.as_dict()})
+    if not result.queries:
+        raise RuntimeError(
+            f"No usable {split} query was generated from {len(chunks)} chunks "
+            f"({len(result.failures)} failed; first reason: "
+            f"{result.failures[0][C.FAILURE_REASON] if result.failures else 'none'})."
+        )
+    return to_dataset(result.queries, QUERY_COLUMNS), result.failures

@@ -1,0 +1,5 @@
+"""Stage 3: finetuning."""
+
+from steps.training.finetune_model import finetune_model
+
+__all__ = ["finetune_model"]

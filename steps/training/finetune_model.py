@@ -1,0 +1,24 @@
+from typing import Annotated
+
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+from zenml import ArtifactConfig, log_metadata, step
+
+import constants as C
+from embedtune.config import TrainingConfig
+from embedtune.training.finetune import finetune
+from embedtune.training.models import load_model
+
+
+@step
+def finetune_model(
+    train_queries: Dataset, training: TrainingConfig
+) -> Annotated[
+    SentenceTransformer, ArtifactConfig(name=C.FINETUNED_MODEL_ARTIFACT, is_model_artifact=True)
+]:
+    """Finetune the base model on the train split's queries (MNRL, NO_DUPLICATES batches)."""
+    model = load_model(training.base_model, training.max_seq_length)
+    model.model_card_data.model_name = "Embedding model finetuned by embedtune"
+    model, stats = finetune(model, train_queries.to_list(), training)
+    log_metadata({**stats, "base_model": training.base_model})
+    return model
