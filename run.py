@@ -77,11 +77,17 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def stage_times(run_response) -> list[tuple[str, float]]:
+def stage_times(run_response) -> list[tuple[str, str]]:
+    """Each step's duration, or 'cached' when ZenML reused an earlier run's output."""
+    from zenml.enums import ExecutionStatus
+
     times = []
     for name, step_run in run_response.steps.items():
-        if step_run.start_time and step_run.end_time:
-            times.append((name, (step_run.end_time - step_run.start_time).total_seconds()))
+        if step_run.status == ExecutionStatus.CACHED:
+            times.append((name, "cached"))
+        elif step_run.start_time and step_run.end_time:
+            seconds = (step_run.end_time - step_run.start_time).total_seconds()
+            times.append((name, f"{seconds:.1f} s"))
     return times
 
 
@@ -93,11 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if not config.corpus.path.exists():
+        print(
+            f"Corpus path {config.corpus.path} (corpus.path in {args.config}) does not exist. "
+            "Point it at a folder of documents or a single file.",
+            file=sys.stderr,
+        )
+        return 2
     run_response = run(config, enable_cache=not args.no_cache)
     paths = export_outputs(run_response, config.output_dir)
     print("\nStage times:")
-    for name, seconds in stage_times(run_response):
-        print(f"  {name:<24} {seconds:7.1f} s")
+    for name, duration in stage_times(run_response):
+        print(f"  {name:<24} {duration:>9}")
     print("\n" + paths["summary"].read_text(encoding="utf-8"))
     print(f"Finetuned model: {paths['model']}\nReport: {paths['report']}")
     return 0

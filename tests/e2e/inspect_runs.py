@@ -1,0 +1,28 @@
+"""Print, as JSON, what ZenML recorded for the last runs (run in a subprocess with the test's
+ZENML_CONFIG_PATH, so the test process's own ZenML state is never touched)."""
+
+import json
+import sys
+
+from zenml.client import Client
+
+pipeline_name, model_name = sys.argv[1], sys.argv[2]
+client = Client()
+runs = client.list_pipeline_runs(pipeline_name=pipeline_name, sort_by="asc:created", size=10).items
+report = []
+for run in runs:
+    run = client.get_pipeline_run(run.id)
+    report.append(
+        {
+            "status": str(run.status.value),
+            "steps": {name: str(step.status.value) for name, step in run.steps.items()},
+            "outputs": sorted(
+                {out for step in run.steps.values() for out in step.outputs}
+            ),
+            "model_version": run.model_version.name if run.model_version else None,
+        }
+    )
+versions = client.list_model_versions(model_name_or_id=model_name, size=10).items
+metadata = [client.get_model_version(model_name, v.id).run_metadata for v in versions]
+print(json.dumps({"runs": report, "model_versions": len(versions),
+                  "metadata_keys": [sorted(m) for m in metadata]}, default=str))

@@ -1,0 +1,42 @@
+from embedtune.generation.prompts import (
+    NEGATIVE_KEY,
+    QUESTIONS_KEY,
+    build_messages,
+    output_schema,
+    response_format,
+    truncate_words,
+)
+
+
+def test_fixed_instructions_come_before_the_chunk():
+    """Prefix caching only helps if everything before the chunk is identical across chunks."""
+    a = build_messages("Alpha chunk text.", n_queries=3, domain_context="10-K filings")
+    b = build_messages("Beta chunk, longer text.", n_queries=3, domain_context="10-K filings")
+    assert a[0] == b[0]
+    prefix_a = a[1]["content"].split("Passage:\n")[0]
+    assert prefix_a == b[1]["content"].split("Passage:\n")[0]
+    assert a[1]["content"].endswith("Passage:\nAlpha chunk text.")
+    assert "10-K filings" in a[0]["content"]
+
+
+def test_extra_instructions_and_word_budget():
+    messages = build_messages(
+        "word " * 1000, n_queries=2, domain_context="x", extra_instructions="Ask as an analyst.",
+        max_chunk_words=50,
+    )
+    assert "Ask as an analyst." in messages[1]["content"]
+    assert len(messages[1]["content"].split("Passage:\n")[1].split()) == 50
+    assert truncate_words("a b c", 5) == "a b c"
+
+
+def test_schema_requires_exact_number_of_questions():
+    schema = output_schema(4)
+    assert schema["properties"][QUESTIONS_KEY]["minItems"] == 4
+    assert schema["properties"][QUESTIONS_KEY]["maxItems"] == 4
+    assert set(schema["required"]) == {QUESTIONS_KEY, NEGATIVE_KEY}
+
+
+def test_response_format_modes():
+    assert response_format("json_schema", 3)["json_schema"]["schema"] == output_schema(3)
+    assert response_format("json_object", 3) == {"type": "json_object"}
+    assert response_format("none", 3) is None

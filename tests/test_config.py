@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from embedtune.config import Backend, ConfigError, RunConfig, load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_shipped_config_validates(path):
+    config = load_config(path)
+    assert isinstance(config, RunConfig)
+    assert config.chunking.max_tokens <= config.training.max_seq_length
+
+
+def test_default_config_runs_offline_on_the_embedded_llm():
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    assert config.generation.backend is Backend.embedded
+    assert config.generation.api_key_env is None
+    assert config.corpus.path.exists()
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\ntraining: {learning_rte: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"training\.learning_rte: unknown key"):
+        load_config(path)
+
+
+def test_bad_value_is_named(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\nsplit: {test_fraction: 1.5}\n")
+    with pytest.raises(ConfigError, match=r"split\.test_fraction"):
+        load_config(path)
+
+
+def test_chunks_longer_than_the_model_reads_are_rejected(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\nchunking: {max_tokens: 400}\n")
+    with pytest.raises(ConfigError, match="exceeds training.max_seq_length"):
+        load_config(path)
+
+
+def test_served_backend_needs_a_model(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\ngeneration: {backend: vllm}\n")
+    with pytest.raises(ConfigError, match="generation.model is required"):
+        load_config(path)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write(tmp_path, "corpus: [unclosed\n"))
