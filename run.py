@@ -7,6 +7,7 @@ evaluation report to `output_dir` and prints the base-vs-finetuned table.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +32,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
+    """Name the ZenML Model version after what determines the model: the corpus content and the
+    settings that shape the data and the training.
+
+    A rerun with unchanged inputs is fully cached and attaches to the same version, which keeps
+    its metrics; a numbered version per run would leave every cached rerun as an empty version.
+    Changing the corpus or a setting gives a new version.
+    """
+    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model"})
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
+
+
 def run(config: RunConfig, enable_cache: bool = True):
     """Run the pipeline for ``config`` and return ZenML's run response."""
     from zenml import Model
@@ -39,15 +53,16 @@ def run(config: RunConfig, enable_cache: bool = True):
     from pipelines import embedding_finetuning
 
     meta = config.model
+    fingerprint = corpus_fingerprint(config.corpus.path, config.corpus.extensions)
     model = Model(
         name=meta.name,
+        version=model_version_name(config, fingerprint),
         description=meta.description,
         license=meta.license,
         limitations=meta.limitations,
         use_cases=meta.use_cases,
         tags=meta.tags,
     )
-    fingerprint = corpus_fingerprint(config.corpus.path, config.corpus.extensions)
     pipeline = embedding_finetuning.with_options(
         model=model, enable_cache=enable_cache and config.enable_cache
     )
@@ -58,11 +73,11 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     """Copy the run's finetuned model and report out of the artifact store for the user."""
     import steps  # noqa: F401  (registers the dataset and model materializers)
 
-    steps = run_response.steps
-    model = steps["finetune_model"].outputs["finetuned_model"][0].load()
-    evaluation = steps["evaluate_models"].outputs["evaluation"][0].load()
-    report = steps["evaluate_models"].outputs["evaluation_report"][0].load()
-    summary = steps["evaluate_models"].outputs["evaluation_summary"][0].load()
+    outputs = {name: step_run.outputs for name, step_run in run_response.steps.items()}
+    model = outputs["finetune_model"]["finetuned_model"][0].load()
+    evaluation = outputs["evaluate_models"]["evaluation"][0].load()
+    report = outputs["evaluate_models"]["evaluation_report"][0].load()
+    summary = outputs["evaluate_models"]["evaluation_summary"][0].load()
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": output_dir / "finetuned-model",
@@ -106,7 +121,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    run_response = run(config, enable_cache=not args.no_cache)
+    try:
+        run_response = run(config, enable_cache=not args.no_cache)
+    except RuntimeError as exc:
+        if "Pipeline run has failed" not in str(exc):
+            raise
+        # ZenML has already logged the failing step's own error and traceback above.
+        print(
+            f"\nThe run failed: {exc}\nThe error that caused it is logged above. Steps that "
+            "finished keep their outputs in ZenML; after a fix, rerunning the same config reuses "
+            "them from the cache instead of recomputing them.",
+            file=sys.stderr,
+        )
+        return 1
     paths = export_outputs(run_response, config.output_dir)
     print("\nStage times:")
     for name, duration in stage_times(run_response):

@@ -73,10 +73,12 @@ def test_second_identical_run_is_fully_cached(workspace):
     assert set(second_run["steps"].values()) == {"cached"}
 
 
-def test_model_version_carries_the_metrics(workspace):
+def test_cached_rerun_attaches_to_the_same_model_version_which_keeps_its_metrics(workspace):
     zen = workspace["zenml"]
-    assert zen["runs"][0]["model_version"] is not None
-    assert any({"base", "finetuned"} <= set(keys) for keys in zen["metadata_keys"])
+    first, second = (run["model_version"] for run in zen["runs"])
+    assert first is not None and first.startswith("data-") and first == second
+    assert zen["model_versions"] == 1
+    assert {"base", "finetuned"} <= set(zen["metadata_keys"][0])
 
 
 def test_exported_model_loads_and_encodes(workspace):
