@@ -66,7 +66,10 @@ def parse_generation(raw: str | None, expected: int) -> GeneratedQueries:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
+        hint = ""
+        if exc.msg.startswith("Unterminated") or exc.pos >= len(text) - 1:
+            hint = "; the answer ends mid-JSON, likely cut at generation.max_new_tokens"
+        raise ParseError(f"not valid JSON ({exc.msg} at char {exc.pos}{hint})") from None
     if not isinstance(payload, dict):
         raise ParseError(f"expected a JSON object, got {type(payload).__name__}")
     questions = payload.get(QUESTIONS_KEY)

@@ -61,5 +61,10 @@ def test_unusable_answers_raise_with_reason(raw, reason):
         parse_generation(raw, 3)
 
 
+def test_truncated_answer_says_so():
+    with pytest.raises(ParseError, match="cut at generation.max_new_tokens"):
+        parse_generation('{"questions": ["What is Lyft\'s mission and', 3)
+
+
 def test_normalize_ignores_case_and_punctuation():
     assert normalize("What's  Lyft?") == normalize("what s lyft")
