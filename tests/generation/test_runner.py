@@ -44,9 +44,10 @@ def test_rows_ids_and_structured_output_request():
     assert row[C.POSITIVE] == "Chunk number 0 about Lyft Pink."
     assert row[C.NEGATIVE_QUERY] == "How many Lyft Pink members live in Ohio?"
     assert row[C.SPLIT] == "train"
-    sent = server.requests[0]
-    assert sent["response_format"]["type"] == "json_schema"
-    assert sent["messages"][1]["content"].endswith("Chunk number 0 about Lyft Pink.")
+    assert all(r["response_format"]["type"] == "json_schema" for r in server.requests)
+    # Requests of one batch are concurrent, so they may arrive in any order.
+    passages = sorted(r["messages"][1]["content"].split("Passage:\n")[1] for r in server.requests)
+    assert passages == [f"Chunk number {i} about Lyft Pink." for i in range(3)]
     assert result.stats.requests == 3 and result.stats.input_tokens == 30
 
 
