@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import tempfile
+
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+# Tests that touch ZenML's store (secrets) use a store of their own, never the user's.
+os.environ["ZENML_CONFIG_PATH"] = tempfile.mkdtemp(prefix="embedtune-tests-zenml-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -22,6 +22,23 @@ def test_api_key_comes_from_the_named_environment_variable(monkeypatch):
     assert "sk-abc" not in repr(llm) and "sk-abc" not in str(llm.model_dump())
 
 
+def test_api_key_comes_from_a_zenml_secret():
+    from zenml.client import Client
+
+    client = Client()  # the test session's own store (tests/conftest.py)
+    client.create_secret("embedtune-test-llm", values={"api_key": "sk-from-secret"})
+    client.create_secret("embedtune-test-nokey", values={"token": "x"})
+    try:
+        config = GenerationConfig(backend="vllm", model="m", zenml_secret="embedtune-test-llm")
+        assert resolve_api_key(config).get_secret_value() == "sk-from-secret"
+        no_key = GenerationConfig(backend="vllm", model="m", zenml_secret="embedtune-test-nokey")
+        with pytest.raises(BackendError, match="has no 'api_key' value"):
+            resolve_api_key(no_key)
+    finally:
+        client.delete_secret("embedtune-test-llm")
+        client.delete_secret("embedtune-test-nokey")
+
+
 def test_missing_key_variable_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("ABSENT_KEY", raising=False)
     config = GenerationConfig(backend="openai_compatible", base_url="http://h/v1", model="m",
