@@ -163,9 +163,7 @@ def generate_queries(
         for start in range(0, len(chunks), config.concurrency):
             batch = [dict(row) for row in chunks[start : start + config.concurrency]]
             try:
-                rows = _process(task, batch)
-            except TRANSIENT_ERRORS:
-                raise
+                rows = _process(task, batch)  # transient errors are already failure rows
             except Exception as exc:
                 raise GenerationAborted(
                     f"Query generation stopped at chunk {start + 1}/{len(chunks)} "
