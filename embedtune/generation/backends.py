@@ -121,12 +121,14 @@ def llm_for(config: GenerationConfig) -> Iterator[tuple[LLM, str]]:
         from embedtune.generation.embedded_server import embedded_server
 
         with embedded_server(ensure_embedded_gguf(), config.embedded) as url:
-            llm = build_llm(config, base_url=url)
-            llm.load()
-            yield llm, GGUF_FILENAME.removesuffix(".gguf")
-            llm.unload()
+            yield from _loaded(build_llm(config, base_url=url), GGUF_FILENAME.removesuffix(".gguf"))
         return
-    llm = build_llm(config)
+    yield from _loaded(build_llm(config), f"{config.backend.value}:{config.model}")
+
+
+def _loaded(llm: LLM, model_name: str) -> Iterator[tuple[LLM, str]]:
     llm.load()
-    yield llm, f"{config.backend.value}:{config.model}"
-    llm.unload()
+    try:
+        yield llm, model_name
+    finally:
+        llm.unload()
