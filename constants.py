@@ -32,11 +32,11 @@ TEST = "test"
 
 # Artifact names (what the ZenML dashboard shows).
 CHUNKS_ARTIFACT = "chunks"
-TRAIN_QUERIES_ARTIFACT = "train_queries"
-TEST_QUERIES_ARTIFACT = "test_queries"
+QUERIES_ARTIFACT = "queries"
 FINETUNED_MODEL_ARTIFACT = "finetuned_model"
 EVALUATION_ARTIFACT = "evaluation"
 REPORT_ARTIFACT = "evaluation_report"
+SUMMARY_ARTIFACT = "evaluation_summary"
 
 # Environment variables.
 ZENML_ANALYTICS_ENV = "ZENML_ANALYTICS_OPT_IN"

@@ -14,9 +14,11 @@ import os
 import sys
 from pathlib import Path
 
+import constants as C
+
 # Before ZenML is imported: no analytics calls (the machine may be offline), no tokenizer fork
 # warnings, no hub telemetry.
-os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+os.environ.setdefault(C.ZENML_ANALYTICS_ENV, "false")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -74,10 +76,10 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     import steps  # noqa: F401  (registers the dataset and model materializers)
 
     outputs = {name: step_run.outputs for name, step_run in run_response.steps.items()}
-    model = outputs["finetune_model"]["finetuned_model"][0].load()
-    evaluation = outputs["evaluate_models"]["evaluation"][0].load()
-    report = outputs["evaluate_models"]["evaluation_report"][0].load()
-    summary = outputs["evaluate_models"]["evaluation_summary"][0].load()
+    model = outputs["finetune_model"][C.FINETUNED_MODEL_ARTIFACT][0].load()
+    evaluation = outputs["evaluate_models"][C.EVALUATION_ARTIFACT][0].load()
+    report = outputs["evaluate_models"][C.REPORT_ARTIFACT][0].load()
+    summary = outputs["evaluate_models"][C.SUMMARY_ARTIFACT][0].load()
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": output_dir / "finetuned-model",

@@ -14,6 +14,3 @@ def to_dataset(rows: Sequence[Any], columns: Sequence[str]) -> Dataset:
     dicts = [asdict(r) if is_dataclass(r) else dict(r) for r in rows]
     return Dataset.from_dict({col: [d.get(col) for d in dicts] for col in columns})
 
-
-def to_rows(dataset: Dataset) -> list[dict[str, Any]]:
-    return dataset.to_list()

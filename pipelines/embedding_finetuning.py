@@ -1,5 +1,7 @@
 from zenml import pipeline
 
+import constants as C
+
 from embedtune.config import RunConfig
 from steps.etl import chunk_documents, load_documents, split_chunks
 from steps.evaluation import evaluate_models
@@ -16,10 +18,10 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     )
     train_chunks, test_chunks = split_chunks(chunks, split=config.split)
     train_queries, train_failures = generate_queries(
-        train_chunks, generation=config.generation, split="train", id="generate_train_queries"
+        train_chunks, generation=config.generation, split=C.TRAIN, id="generate_train_queries"
     )
     test_queries, test_failures = generate_queries(
-        test_chunks, generation=config.generation, split="test", id="generate_test_queries"
+        test_chunks, generation=config.generation, split=C.TEST, id="generate_test_queries"
     )
     model = finetune_model(train_queries, training=config.training)
     evaluate_models(

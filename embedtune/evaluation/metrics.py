@@ -36,13 +36,6 @@ def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return dcg / ideal
 
 
-def metric_names(k_values: Iterable[int]) -> list[str]:
-    """The metric keys reported for a run, in display order."""
-    ks = sorted(set(k_values))
-    k_max = max(ks)
-    return [f"hit_rate@{k}" for k in ks] + [f"mrr@{k_max}", f"ndcg@{k_max}", f"recall@{k_max}"]
-
-
 def score_query(ranked: Sequence[str], relevant: set[str], k_values: Iterable[int]) -> dict[str, float]:
     """All metrics of one query (MRR, NDCG and recall at the largest k)."""
     if not relevant:

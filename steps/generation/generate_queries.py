@@ -18,7 +18,7 @@ QUERY_COLUMNS = [
 def generate_queries(
     chunks: Dataset, generation: GenerationConfig, split: str
 ) -> Tuple[
-    Annotated[Dataset, "queries"], Annotated[list[dict[str, Any]], "generation_failures"]
+    Annotated[Dataset, C.QUERIES_ARTIFACT], Annotated[list[dict[str, Any]], "generation_failures"]
 ]:
     """Synthetic queries (and a negative query) per chunk; failed chunks kept apart with reasons.
 
