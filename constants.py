@@ -33,8 +33,11 @@ TEST = "test"
 # Artifact names (what the ZenML dashboard shows).
 CHUNKS_ARTIFACT = "chunks"
 QUERIES_ARTIFACT = "queries"
+CURATED_QUERIES_ARTIFACT = "curated_train_queries"
+CURATION_REPORT_ARTIFACT = "curation_report"
 FINETUNED_MODEL_ARTIFACT = "finetuned_model"
 EVALUATION_ARTIFACT = "evaluation"
+PROMOTION_ARTIFACT = "promotion_decision"
 REPORT_ARTIFACT = "evaluation_report"
 SUMMARY_ARTIFACT = "evaluation_summary"
 

@@ -40,9 +40,10 @@ def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
 
     A rerun with unchanged inputs is fully cached and attaches to the same version, which keeps
     its metrics; a numbered version per run would leave every cached rerun as an empty version.
-    Changing the corpus or a setting gives a new version.
+    Changing the corpus or a setting gives a new version; the promotion gate's settings are left
+    out, since they decide about a model without changing it.
     """
-    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model"})
+    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model", "promotion"})
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
 
@@ -78,19 +79,22 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     outputs = {name: step_run.outputs for name, step_run in run_response.steps.items()}
     model = outputs["finetune_model"][C.FINETUNED_MODEL_ARTIFACT][0].load()
     evaluation = outputs["evaluate_models"][C.EVALUATION_ARTIFACT][0].load()
-    report = outputs["evaluate_models"][C.REPORT_ARTIFACT][0].load()
-    summary = outputs["evaluate_models"][C.SUMMARY_ARTIFACT][0].load()
+    report = outputs["write_report"][C.REPORT_ARTIFACT][0].load()
+    summary = outputs["write_report"][C.SUMMARY_ARTIFACT][0].load()
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": output_dir / "finetuned-model",
         "report": output_dir / "evaluation_report.html",
         "metrics": output_dir / "evaluation.json",
         "summary": output_dir / "evaluation_summary.md",
+        "promotion": output_dir / "promotion.json",
     }
     model.save(str(paths["model"]))
     paths["report"].write_text(str(report), encoding="utf-8")
     paths["metrics"].write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
     paths["summary"].write_text(str(summary), encoding="utf-8")
+    promotion = outputs["promote_model"][C.PROMOTION_ARTIFACT][0].load()
+    paths["promotion"].write_text(json.dumps(promotion, indent=2), encoding="utf-8")
     return paths
 
 

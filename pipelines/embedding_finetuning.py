@@ -3,15 +3,17 @@ from zenml import pipeline
 import constants as C
 
 from embedtune.config import RunConfig
+from steps.curation import curate_queries
 from steps.etl import chunk_documents, load_documents, split_chunks
-from steps.evaluation import evaluate_models
+from steps.evaluation import evaluate_models, promote_model, write_report
 from steps.generation import generate_queries
 from steps.training import finetune_model
 
 
 @pipeline
 def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
-    """Documents -> chunks -> train/test split -> synthetic queries -> finetune -> evaluate."""
+    """Documents -> chunks -> train/test split -> synthetic queries -> curation -> finetune ->
+    evaluate -> promotion gate -> report."""
     documents = load_documents(corpus=config.corpus, corpus_fingerprint=corpus_fingerprint)
     chunks = chunk_documents(
         documents, chunking=config.chunking, base_model=config.training.base_model
@@ -23,8 +25,15 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     test_queries, test_failures = generate_queries(
         test_chunks, generation=config.generation, split=C.TEST, id="generate_test_queries"
     )
-    model = finetune_model(train_queries, training=config.training)
-    evaluate_models(
-        model, test_queries, chunks, train_failures, test_failures,
-        training=config.training, evaluation=config.evaluation,
+    curated, curation_report = curate_queries(
+        train_queries, train_chunks, curation=config.curation, training=config.training
     )
+    model = finetune_model(curated, training=config.training)
+    evaluation = evaluate_models(
+        model, test_queries, chunks, curation_report, train_failures, test_failures,
+        training=config.training, curation=config.curation, evaluation=config.evaluation,
+    )
+    decision = promote_model(
+        evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion
+    )
+    write_report(evaluation, decision)

@@ -56,3 +56,17 @@ def test_missing_and_invalid_files(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(write(tmp_path, "corpus: [unclosed\n"))
+
+
+def test_gate_metric_must_be_one_the_evaluation_measures(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("corpus: {path: x}\npromotion: {metric: ndcg@5}\n")
+    with pytest.raises(ConfigError, match="promotion.metric 'ndcg@5' is not measured"):
+        load_config(path)
+
+
+def test_mining_window_must_be_a_real_range(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("corpus: {path: x}\ncuration: {hard_negatives: {range_min: 5, range_max: 5}}\n")
+    with pytest.raises(ConfigError, match="range_min must be smaller than range_max"):
+        load_config(path)

@@ -54,12 +54,24 @@ def evaluate_retrieval(
         normalize_embeddings=True, show_progress_bar=False,
     )
     top = torch.topk(encoded @ corpus.T, k=k_max, dim=1).indices.tolist()
-    per_query, ranks = [], []
-    for hits, rel in zip(top, relevant):
-        ranked = [corpus_ids[i] for i in hits]
-        per_query.append(score_query(ranked, rel, k_values))
-        ranks.append(next((r for r, doc in enumerate(ranked, 1) if doc in rel), None))
-    result = RetrievalResult(mean_scores(per_query), per_query, ranks, time.monotonic() - started)
+    result = score_rankings(
+        [[corpus_ids[i] for i in hits] for hits in top], relevant, k_values,
+        time.monotonic() - started,
+    )
     logger.info("Evaluated %s on %d queries over %d chunks in %.0fs.", label, len(queries),
                 len(corpus_ids), result.seconds)
     return result
+
+
+def score_rankings(
+    rankings: Sequence[Sequence[str]],
+    relevant: Sequence[set[str]],
+    k_values: Sequence[int],
+    seconds: float = 0.0,
+) -> RetrievalResult:
+    """Score ranked id lists (any retriever) against the relevant ids of each query."""
+    per_query, ranks = [], []
+    for ranked, rel in zip(rankings, relevant):
+        per_query.append(score_query(ranked, rel, k_values))
+        ranks.append(next((r for r, doc in enumerate(ranked, 1) if doc in rel), None))
+    return RetrievalResult(mean_scores(per_query), per_query, ranks, seconds)

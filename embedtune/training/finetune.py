@@ -3,9 +3,14 @@
 MNRL treats every other chunk in the batch as a negative for a query, so a bigger batch gives
 more (and harder) negatives for free; ``BatchSamplers.NO_DUPLICATES`` keeps two queries of the
 same chunk out of one batch, where each would otherwise be scored as the other's negative.
-With ``use_llm_negatives`` the LLM's negative query is added as an explicit hard negative in the
-(chunk -> query) direction; it is off by default because small LLMs often write "negatives" that
-the chunk does answer, which would teach the model the wrong thing.
+Mined hard negatives (see ``embedtune.curation``) add one or more chunks per query that look
+relevant to the base model but are not: they teach the fine distinctions in-batch negatives,
+mostly easy, never do. ``cached_mnrl`` (GradCache) gives large batches in the memory of a small
+one, which matters on CPU machines.
+
+With ``use_llm_negatives`` a second dataset trains the (chunk -> query) direction with the LLM's
+negative query as the hard negative, where curation judged it safe; it is off by default because
+small LLMs often write "negatives" that the chunk does answer.
 """
 
 from __future__ import annotations
@@ -21,48 +26,91 @@ from sentence_transformers import (
     SentenceTransformerTrainer,
     SentenceTransformerTrainingArguments,
 )
-from sentence_transformers.losses import MultipleNegativesRankingLoss
-from sentence_transformers.training_args import BatchSamplers
+from sentence_transformers.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MatryoshkaLoss,
+    MultipleNegativesRankingLoss,
+)
+from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
 
 import constants as C
-from embedtune.config import TrainingConfig
+from embedtune.config import Loss, TrainingConfig
+from embedtune.curation.curate import HARD_NEGATIVES
 
 logger = logging.getLogger(__name__)
 
+QUERY_TO_CHUNK = "query_to_chunk"
+CHUNK_TO_QUERY = "chunk_to_query"
 
-def training_pairs(query_rows: Sequence[dict[str, Any]], use_llm_negatives: bool) -> Dataset:
-    """Columns in the order MNRL reads them.
 
-    Pairs: (anchor=query, positive=chunk). With LLM negatives the direction flips to
-    (anchor=chunk, positive=query, negative=negative query), the direction in which the LLM's
-    negative is a valid contrast; rows without a negative are dropped in that mode.
+def training_datasets(
+    query_rows: Sequence[dict[str, Any]], use_llm_negatives: bool
+) -> dict[str, Dataset]:
+    """Columns in the order MNRL reads them: anchor, positive, then negatives.
+
+    ``query_to_chunk``: (query, chunk[, mined negative chunk ...]). Negatives are used only when
+    every row has the same number, since MNRL needs a fixed set of columns.
+    ``chunk_to_query`` (with ``use_llm_negatives``): (chunk, query, LLM negative query), the
+    direction in which the LLM's negative is a valid contrast.
     """
     if not query_rows:
-        raise ValueError("No training queries: generation produced nothing usable to train on.")
+        raise ValueError("No training queries: generation and curation left nothing to train on.")
+    columns: dict[str, list[str]] = {
+        "anchor": [r[C.QUERY] for r in query_rows],
+        "positive": [r[C.POSITIVE] for r in query_rows],
+    }
+    counts = {len(r.get(HARD_NEGATIVES) or []) for r in query_rows}
+    if len(counts) == 1 and (n := counts.pop()) > 0:
+        for j in range(n):
+            columns[f"negative_{j + 1}"] = [r[HARD_NEGATIVES][j] for r in query_rows]
+    elif len(counts) > 1:
+        raise ValueError(f"Rows carry different numbers of hard negatives: {sorted(counts)}.")
+    datasets = {QUERY_TO_CHUNK: Dataset.from_dict(columns)}
     if use_llm_negatives:
-        rows = [r for r in query_rows if r[C.NEGATIVE_QUERY]]
+        rows = [r for r in query_rows if r.get(C.NEGATIVE_QUERY)]
         if not rows:
-            raise ValueError("use_llm_negatives is on but no query has a negative.")
-        return Dataset.from_dict(
+            raise ValueError("use_llm_negatives is on but no query kept an LLM negative.")
+        datasets[CHUNK_TO_QUERY] = Dataset.from_dict(
             {
                 "anchor": [r[C.POSITIVE] for r in rows],
                 "positive": [r[C.QUERY] for r in rows],
                 "negative": [r[C.NEGATIVE_QUERY] for r in rows],
             }
         )
-    return Dataset.from_dict(
-        {"anchor": [r[C.QUERY] for r in query_rows], "positive": [r[C.POSITIVE] for r in query_rows]}
-    )
+    return datasets
+
+
+def build_loss(model: SentenceTransformer, config: TrainingConfig):
+    """MNRL or its cached (GradCache) variant, optionally wrapped in MatryoshkaLoss."""
+    if config.loss is Loss.cached_mnrl:
+        loss = CachedMultipleNegativesRankingLoss(
+            model, mini_batch_size=config.mini_batch_size, show_progress_bar=False
+        )
+    else:
+        loss = MultipleNegativesRankingLoss(model)
+    if config.matryoshka_dims:
+        full = model.get_sentence_embedding_dimension()
+        dims = sorted(set(config.matryoshka_dims) | {full}, reverse=True)
+        if dims[0] > full:
+            raise ValueError(f"training.matryoshka_dims {dims[0]} exceeds the model's {full} dims.")
+        loss = MatryoshkaLoss(model, loss, matryoshka_dims=dims)
+    return loss
 
 
 def finetune(
     model: SentenceTransformer, query_rows: Sequence[dict[str, Any]], config: TrainingConfig
 ) -> tuple[SentenceTransformer, dict[str, float]]:
-    """Train ``model`` in place on the generated queries; return it and the training stats."""
-    dataset = training_pairs(query_rows, config.use_llm_negatives)
-    batch_size = min(config.batch_size, len(dataset))
+    """Train ``model`` in place on the curated queries; return it and the training stats."""
+    datasets = training_datasets(query_rows, config.use_llm_negatives)
+    n_pairs = sum(len(d) for d in datasets.values())
+    batch_size = min(config.batch_size, min(len(d) for d in datasets.values()))
     if batch_size < 2:
         raise ValueError("Need at least 2 training pairs for in-batch negatives.")
+    train_dataset: Dataset | dict[str, Dataset] = (
+        datasets[QUERY_TO_CHUNK] if len(datasets) == 1 else datasets
+    )
+    full_length = model.max_seq_length
+    model.max_seq_length = config.train_max_seq_length or full_length
     with tempfile.TemporaryDirectory(prefix="embedtune-train-") as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch,
@@ -73,6 +121,7 @@ def finetune(
             warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio in Transformers v5
             weight_decay=config.weight_decay,
             batch_sampler=BatchSamplers.NO_DUPLICATES,
+            multi_dataset_batch_sampler=MultiDatasetBatchSamplers.PROPORTIONAL,
             seed=config.seed,
             data_seed=config.seed,
             save_strategy="no",
@@ -83,19 +132,24 @@ def finetune(
         trainer = SentenceTransformerTrainer(
             model=model,
             args=args,
-            train_dataset=dataset,
-            loss=MultipleNegativesRankingLoss(model),
+            train_dataset=train_dataset,
+            loss=build_loss(model, config),
         )
-        output = trainer.train()
+        try:
+            output = trainer.train()
+        finally:
+            model.max_seq_length = full_length
     stats = {
-        "train_pairs": float(len(dataset)),
+        "train_pairs": float(n_pairs),
+        "train_hard_negatives": float(len(datasets[QUERY_TO_CHUNK].column_names) - 2),
         "train_steps": float(output.global_step),
         "train_loss": float(output.training_loss),
         "train_seconds": float(output.metrics.get("train_runtime", 0.0)),
     }
     logger.info(
-        "Trained on %d pairs: %d steps, loss %.4f, %.0fs.",
-        len(dataset), output.global_step, output.training_loss, stats["train_seconds"],
+        "Trained on %d pairs (%d hard negatives each): %d steps, loss %.4f, %.0fs.",
+        n_pairs, stats["train_hard_negatives"], output.global_step, output.training_loss,
+        stats["train_seconds"],
     )
     return model, stats
 

@@ -1,14 +1,13 @@
-from typing import Annotated, Any, Tuple
+from typing import Annotated, Any
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
-from zenml.types import HTMLString, MarkdownString
 
 import constants as C
-from embedtune.config import EvaluationConfig, TrainingConfig
-from embedtune.evaluation.report import Comparison, html_report, markdown_table, rank_changes
-from embedtune.evaluation.retrieval import evaluate_retrieval
+from embedtune.config import CurationConfig, EvaluationConfig, TrainingConfig
+from embedtune.curation.curate import rule_filter
+from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems
 from embedtune.training.models import load_model
 
 
@@ -17,47 +16,42 @@ def evaluate_models(
     finetuned_model: SentenceTransformer,
     test_queries: Dataset,
     chunks: Dataset,
+    curation_report: dict[str, Any],
     train_failures: list[dict[str, Any]],
     test_failures: list[dict[str, Any]],
     training: TrainingConfig,
+    curation: CurationConfig,
     evaluation: EvaluationConfig,
-) -> Tuple[
-    Annotated[dict[str, Any], C.EVALUATION_ARTIFACT],
-    Annotated[HTMLString, C.REPORT_ARTIFACT],
-    Annotated[MarkdownString, C.SUMMARY_ARTIFACT],
-]:
-    """Base vs the model this run just trained, on held-out queries, over the whole corpus."""
-    queries = test_queries.to_list()
+) -> Annotated[dict[str, Any], C.EVALUATION_ARTIFACT]:
+    """Base vs the model this run just trained vs BM25, on held-out queries, over all chunks.
+
+    Test queries get the rule filters only (length, copies, duplicates): the round-trip check
+    uses the base model and would keep only queries the base model already gets right.
+    """
+    queries, dropped, _ = rule_filter(test_queries.to_list(), curation)
+    if not queries:
+        raise ValueError(f"All {len(test_queries)} test queries were filtered out; see curation.filtering.")
     texts = [q[C.QUERY] for q in queries]
     relevant = [{q[C.CHUNK_ID]} for q in queries]
-    corpus_ids, corpus_texts = chunks[C.CHUNK_ID], chunks[C.TEXT]
     base = load_model(training.base_model, training.max_seq_length)
-    results = {
-        label: evaluate_retrieval(
-            model, texts, relevant, corpus_ids, corpus_texts, evaluation.k_values,
-            evaluation.batch_size, label=label,
-        )
-        for label, model in (("base", base), ("finetuned", finetuned_model))
-    }
-    improved, worsened = rank_changes(
-        texts, results["base"].first_relevant_rank, results["finetuned"].first_relevant_rank
+    results = evaluate_systems(
+        texts, relevant, chunks[C.CHUNK_ID], chunks[C.TEXT],
+        {BASE: base, FINETUNED: finetuned_model}, evaluation,
     )
-    comparison = Comparison(
-        metrics={label: r.metrics for label, r in results.items()},
-        n_queries=len(texts),
-        n_corpus=len(corpus_ids),
-        improved=improved,
-        worsened=worsened,
+    comparison = compare(
+        [q[C.QUERY_ID] for q in queries], texts, results, len(chunks), evaluation,
         context={
             "base_model": training.base_model,
             "max_seq_length": training.max_seq_length,
+            "loss": training.loss.value,
             "train_generation_failures": len(train_failures),
             "test_generation_failures": len(test_failures),
+            "test_queries_generated": len(test_queries),
+            "test_queries_filtered_out": len(dropped),
+            "curation": {k: v for k, v in curation_report.items() if k != "dropped_examples"},
         },
     )
-    metrics = {"base": results["base"].metrics, "finetuned": results["finetuned"].metrics}
+    metrics = {label: r.metrics for label, r in results.items()}
     log_metadata(metrics)  # on the step run
     log_metadata(metrics, infer_model=True)  # on the model version this run produces
-    return comparison.as_dict(), HTMLString(html_report(comparison)), MarkdownString(
-        markdown_table(comparison)
-    )
+    return comparison.as_dict()

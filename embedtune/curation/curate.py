@@ -1,0 +1,232 @@
+"""Filter generated queries and mine hard negatives for them from the training chunks.
+
+Order matters and is cheap-first: rule filters (length, copies, exact duplicates) need no model;
+near-duplicates, the round-trip check and mining share one encoding of the queries and chunks
+with the *base* model, the model the training starts from.
+
+Only training chunks are candidates, for both the round-trip check and mining: test chunks are
+never shown to training, not even as negatives, so the held-out evaluation stays held out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import constants as C
+from embedtune.config import CurationConfig
+from embedtune.curation.text import copied_fraction, normalized, words
+
+logger = logging.getLogger(__name__)
+
+Embed = Callable[[list[str]], np.ndarray]
+"""Texts -> L2-normalised embeddings (one row per text)."""
+
+HARD_NEGATIVES = "hard_negatives"
+HARD_NEGATIVE_IDS = "hard_negative_ids"
+POSITIVE_SCORE = "positive_score"
+ROUND_TRIP_RANK = "round_trip_rank"
+
+
+@dataclass
+class CurationResult:
+    rows: list[dict[str, Any]]
+    dropped: list[dict[str, Any]]  # the dropped query rows, each with C.FAILURE_REASON
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _drop(row: dict[str, Any], reason: str, dropped: list[dict[str, Any]]) -> None:
+    dropped.append({C.QUERY_ID: row[C.QUERY_ID], C.QUERY: row[C.QUERY],
+                    C.CHUNK_ID: row[C.CHUNK_ID], C.FAILURE_REASON: reason})
+
+
+def rule_filter(
+    rows: Sequence[dict[str, Any]], config: CurationConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, set[str]]]:
+    """Length, copy and exact-duplicate filters.
+
+    Returns the kept rows, the dropped ones, and for each normalised query text every chunk it
+    was generated from: a question written for two chunks must never use either as a negative.
+    """
+    f = config.filtering
+    kept, dropped = [], []
+    sources: dict[str, set[str]] = defaultdict(set)
+    seen: set[str] = set()
+    for row in rows:
+        key = normalized(row[C.QUERY])
+        sources[key].add(row[C.CHUNK_ID])
+        n_words = len(words(row[C.QUERY]))
+        if n_words < f.min_words:
+            _drop(row, f"too short (< {f.min_words} words)", dropped)
+        elif n_words > f.max_words:
+            _drop(row, f"too long (> {f.max_words} words)", dropped)
+        elif copied_fraction(row[C.QUERY], row[C.POSITIVE]) > f.max_copied_fraction:
+            _drop(row, "copies the chunk", dropped)
+        elif key in seen:
+            _drop(row, "duplicate query", dropped)
+        else:
+            seen.add(key)
+            kept.append(row)
+    return kept, dropped, dict(sources)
+
+
+def _near_duplicates(rows: Sequence[dict[str, Any]], emb: np.ndarray, threshold: float) -> set[int]:
+    """Indexes of queries that say the same as an earlier query for the same chunk."""
+    by_chunk: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        by_chunk[row[C.CHUNK_ID]].append(i)
+    duplicates: set[int] = set()
+    for members in by_chunk.values():
+        for pos, i in enumerate(members):
+            if any(j not in duplicates and float(emb[i] @ emb[j]) >= threshold for j in members[:pos]):
+                duplicates.add(i)
+    return duplicates
+
+
+def curate(
+    rows: Sequence[dict[str, Any]],
+    chunk_ids: Sequence[str],
+    chunk_texts: Sequence[str],
+    config: CurationConfig,
+    embed: Embed,
+) -> CurationResult:
+    """Filter ``rows`` (generated queries) and attach mined hard negatives.
+
+    ``chunk_ids``/``chunk_texts`` are the training chunks: the round-trip candidates and the
+    negative pool. Every decision is counted in the report so a user can see what was dropped.
+    """
+    n_in = len(rows)
+    kept, dropped, sources = rule_filter(rows, config)
+    report: dict[str, Any] = {"generated_queries": n_in}
+    if not kept:
+        report.update(_counts(dropped), kept_queries=0)
+        return CurationResult([], dropped, report)
+
+    index = {cid: i for i, cid in enumerate(chunk_ids)}
+    missing = sorted({r[C.CHUNK_ID] for r in kept} - index.keys())
+    if missing:
+        raise ValueError(
+            f"{len(missing)} queries point at chunks that are not in the training chunks "
+            f"(first: {missing[0]}); curate() needs the chunks the queries were generated from."
+        )
+    chunk_emb = embed(list(chunk_texts))
+    query_emb = embed([r[C.QUERY] for r in kept])
+    scores = query_emb @ chunk_emb.T  # (queries, chunks) cosine
+
+    f = config.filtering
+    near = _near_duplicates(kept, query_emb, f.near_duplicate_threshold)
+    survivors: list[int] = []
+    ranks: dict[int, int] = {}
+    for i, row in enumerate(kept):
+        if i in near:
+            _drop(row, "near-duplicate query", dropped)
+            continue
+        own = [index[c] for c in sources[normalized(row[C.QUERY])] if c in index]
+        rank = 1 + int((scores[i] > scores[i, own].max()).sum())
+        ranks[i] = rank
+        if f.round_trip_top_k is not None and rank > f.round_trip_top_k:
+            _drop(row, f"fails round trip (own chunk not in base model's top {f.round_trip_top_k})", dropped)
+            continue
+        survivors.append(i)
+
+    out_rows, mining = _mine(kept, survivors, sources, index, scores, chunk_emb, chunk_ids,
+                             chunk_texts, ranks, config)
+    report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
+    if config.check_llm_negatives:
+        report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
+    logger.info(
+        "Curation: %d generated -> %d kept (%s); hard negatives: %s",
+        n_in, len(out_rows), ", ".join(f"{k}: {v}" for k, v in report["dropped"].items()) or "none dropped",
+        mining,
+    )
+    return CurationResult(out_rows, dropped, report)
+
+
+def _counts(dropped: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"dropped": dict(Counter(d[C.FAILURE_REASON] for d in dropped))}
+
+
+def _mine(
+    kept: list[dict[str, Any]],
+    survivors: list[int],
+    sources: dict[str, set[str]],
+    index: dict[str, int],
+    scores: np.ndarray,
+    chunk_emb: np.ndarray,
+    chunk_ids: Sequence[str],
+    chunk_texts: Sequence[str],
+    ranks: dict[int, int],
+    config: CurationConfig,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Pick, per query, the highest-scoring training chunks that are safely *not* its answer.
+
+    A candidate is skipped when it is the positive, a chunk the same question was generated from
+    (a false negative by construction), a near-copy of the positive chunk (overlapping windows,
+    boilerplate), or scores too close to the positive (``relative_margin``: likely another valid
+    answer). Counting the skips shows whether the margins are sane for a corpus.
+    """
+    h = config.hard_negatives
+    skipped: Counter[str] = Counter()
+    out: list[dict[str, Any]] = []
+    for i in survivors:
+        row = dict(kept[i])
+        pos = index[row[C.CHUNK_ID]]
+        pos_score = float(scores[i, pos])
+        row[POSITIVE_SCORE] = pos_score
+        row[ROUND_TRIP_RANK] = ranks[i]
+        negatives: list[int] = []
+        if h.enabled:
+            own = {index[c] for c in sources[normalized(row[C.QUERY])] if c in index}
+            order = np.argsort(-scores[i], kind="stable")
+            for rank, c in enumerate(order[: h.range_max]):
+                c = int(c)
+                if c == pos:
+                    continue
+                if c in own:
+                    skipped["generated from the same question"] += 1
+                elif rank < h.range_min:
+                    skipped["above range_min"] += 1
+                elif float(chunk_emb[c] @ chunk_emb[pos]) >= h.near_duplicate_threshold:
+                    skipped["near-duplicate of the positive"] += 1
+                elif float(scores[i, c]) > (1 - h.relative_margin) * pos_score:
+                    skipped["too close to the positive score"] += 1
+                else:
+                    negatives.append(c)
+                    if len(negatives) == h.num_negatives:
+                        break
+            if len(negatives) < h.num_negatives:
+                skipped["queries without enough negatives (dropped)"] += 1
+                continue
+        row[HARD_NEGATIVE_IDS] = [chunk_ids[c] for c in negatives]
+        row[HARD_NEGATIVES] = [chunk_texts[c] for c in negatives]
+        out.append(row)
+    return out, dict(skipped)
+
+
+def _check_llm_negatives(rows: list[dict[str, Any]], embed: Embed) -> dict[str, int]:
+    """Blank the LLM's negative query where it is probably answerable by the chunk.
+
+    The 1.5B model's "unanswerable" questions are often rewordings of a positive. A negative is
+    kept only if it is less similar to the chunk than every kept positive of that chunk.
+    """
+    with_neg = [r for r in rows if r.get(C.NEGATIVE_QUERY)]
+    counts: Counter[str] = Counter()
+    if not with_neg:
+        return dict(counts)
+    pos_by_chunk: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        pos_by_chunk[r[C.CHUNK_ID]].append(r[POSITIVE_SCORE])
+    neg_emb = embed([r[C.NEGATIVE_QUERY] for r in with_neg])
+    chunk_emb = embed([r[C.POSITIVE] for r in with_neg])
+    neg_scores = (neg_emb * chunk_emb).sum(axis=1)
+    for r, s in zip(with_neg, neg_scores):
+        if float(s) >= min(pos_by_chunk[r[C.CHUNK_ID]]):
+            r[C.NEGATIVE_QUERY] = ""
+            counts["looks answerable (blanked)"] += 1
+        else:
+            counts["kept"] += 1
+    return dict(counts)

@@ -1,0 +1,85 @@
+"""Base vs finetuned (vs BM25, vs production) on the same held-out queries and corpus.
+
+One function used by the pipeline step and the quality benchmark, so the numbers a user sees in
+the dashboard are computed exactly as the benchmark's. Query -> chunk, as in production: the
+queries are the held-out ones, the corpus is every chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from sentence_transformers import SentenceTransformer
+
+from embedtune.config import EvaluationConfig
+from embedtune.evaluation.bm25 import evaluate_bm25
+from embedtune.evaluation.report import Comparison, rank_changes
+from embedtune.evaluation.retrieval import RetrievalResult, evaluate_retrieval
+from embedtune.evaluation.significance import paired_bootstrap
+
+BASE, FINETUNED, BM25, PRODUCTION = "base", "finetuned", "bm25", "production"
+
+
+def evaluate_systems(
+    queries: Sequence[str],
+    relevant: Sequence[set[str]],
+    corpus_ids: Sequence[str],
+    corpus_texts: Sequence[str],
+    models: Mapping[str, SentenceTransformer],
+    config: EvaluationConfig,
+) -> dict[str, RetrievalResult]:
+    """Each model (and BM25 if configured) ranks the whole corpus for every query."""
+    results = {
+        label: evaluate_retrieval(model, queries, relevant, corpus_ids, corpus_texts,
+                                  config.k_values, config.batch_size, label=label)
+        for label, model in models.items()
+    }
+    if config.bm25:
+        results[BM25] = evaluate_bm25(queries, relevant, corpus_ids, corpus_texts, config.k_values)
+    return results
+
+
+def compare(
+    query_ids: Sequence[str],
+    queries: Sequence[str],
+    results: Mapping[str, RetrievalResult],
+    n_corpus: int,
+    config: EvaluationConfig,
+    candidate: str = FINETUNED,
+    context: dict[str, Any] | None = None,
+) -> Comparison:
+    """Metrics per system, paired bootstrap of candidate minus every other system, per query."""
+    differences = {}
+    for other in results:
+        if other == candidate:
+            continue
+        differences[f"{candidate}_vs_{other}"] = {
+            metric: paired_bootstrap(
+                [q[metric] for q in results[other].per_query],
+                [q[metric] for q in results[candidate].per_query],
+                metric, config.bootstrap_samples, config.confidence, config.seed,
+            ).as_dict()
+            for metric in results[candidate].metrics
+        }
+    improved, worsened = rank_changes(
+        queries, results[BASE].first_relevant_rank, results[candidate].first_relevant_rank
+    )
+    per_query = [
+        {
+            "query_id": qid,
+            "query": text,
+            "rank": {label: r.first_relevant_rank[i] for label, r in results.items()},
+            "ndcg": {label: r.per_query[i][f"ndcg@{max(config.k_values)}"] for label, r in results.items()},
+        }
+        for i, (qid, text) in enumerate(zip(query_ids, queries))
+    ]
+    return Comparison(
+        metrics={label: r.metrics for label, r in results.items()},
+        n_queries=len(queries),
+        n_corpus=n_corpus,
+        improved=improved,
+        worsened=worsened,
+        differences=differences,
+        per_query=per_query,
+        context=dict(context or {}),
+    )

@@ -1,0 +1,89 @@
+"""The quality gate: should the model this run trained become the production version?
+
+Pure logic over metrics measured on the same held-out queries, so it is tested without ZenML.
+The step around it looks up the current production version, evaluates it on those queries and
+moves the stage; this module only decides and explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from embedtune.config import PromotionConfig
+from embedtune.evaluation.significance import PairedDifference
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    metric: str
+    candidate: float
+    base: float
+    production: float | None = None
+    production_version: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        verdict = "PROMOTED to production" if self.promote else "NOT promoted"
+        return f"{verdict}: " + "; ".join(self.reasons)
+
+
+def decide_promotion(
+    gate: PromotionConfig,
+    candidate: dict[str, float],
+    base: dict[str, float],
+    difference: PairedDifference | None = None,
+    production: dict[str, float] | None = None,
+    production_version: str | None = None,
+) -> PromotionDecision:
+    """Apply the gate; every check adds a reason, passed or failed, so the report can say why.
+
+    ``production`` holds the current production version's metrics on the *same* queries (not the
+    numbers it logged when it was trained, which came from other queries).
+    """
+    metric = gate.metric
+    for name, values in (("candidate", candidate), ("base", base), ("production", production)):
+        if values is not None and metric not in values:
+            raise ValueError(
+                f"promotion.metric '{metric}' is not among the {name} metrics "
+                f"({', '.join(sorted(values))}); pick one of those."
+            )
+    if not gate.enabled:
+        return PromotionDecision(False, metric, candidate[metric], base[metric],
+                                 reasons=["promotion gate disabled (promotion.enabled: false)"])
+    passed, reasons = True, []
+    gain = candidate[metric] - base[metric]
+    ok = gain >= gate.min_improvement
+    passed &= ok
+    reasons.append(
+        f"{metric} {candidate[metric]:.3f} vs base {base[metric]:.3f} ({gain:+.3f}; needs "
+        f"{gate.min_improvement:+.3f}): {'pass' if ok else 'fail'}"
+    )
+    if gate.require_significant:
+        if difference is None or difference.metric != metric:
+            raise ValueError(f"require_significant needs a bootstrap interval for '{metric}'.")
+        ok = difference.significant
+        passed &= ok
+        reasons.append(
+            f"{difference.confidence:.0%} interval of the gain {difference.low:+.3f}..{difference.high:+.3f} "
+            f"{'excludes' if ok else 'includes'} zero: {'pass' if ok else 'fail'}"
+        )
+    prod_value = None
+    if gate.compare_to_production:
+        if production is None:
+            reasons.append("no production version yet: nothing else to beat")
+        else:
+            prod_value = production[metric]
+            gain = candidate[metric] - prod_value
+            ok = gain >= gate.min_improvement
+            passed &= ok
+            reasons.append(
+                f"{metric} {candidate[metric]:.3f} vs production {production_version} "
+                f"{prod_value:.3f} ({gain:+.3f}): {'pass' if ok else 'fail'}"
+            )
+    return PromotionDecision(passed, metric, candidate[metric], base[metric], prod_value,
+                             production_version, reasons)

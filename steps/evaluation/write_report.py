@@ -1,0 +1,19 @@
+from typing import Annotated, Any, Tuple
+
+from zenml import step
+from zenml.types import HTMLString, MarkdownString
+
+import constants as C
+from embedtune.evaluation.report import Comparison, html_report, markdown_table
+
+
+@step
+def write_report(
+    evaluation_result: dict[str, Any], promotion_decision: dict[str, Any]
+) -> Tuple[Annotated[HTMLString, C.REPORT_ARTIFACT], Annotated[MarkdownString, C.SUMMARY_ARTIFACT]]:
+    """The HTML page shown in the dashboard and the Markdown summary, with the gate's decision."""
+    comparison = Comparison.from_dict(evaluation_result)
+    return (
+        HTMLString(html_report(comparison, promotion=promotion_decision)),
+        MarkdownString(markdown_table(comparison, promotion=promotion_decision)),
+    )
