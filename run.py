@@ -127,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from embedtune.evaluation.regression import RegressionSetError, load_qa_set
+
+    try:  # checked now, not after an hour of generation and training
+        for path in config.evaluation.regression_sets:
+            load_qa_set(path)
+    except RegressionSetError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         run_response = run(config, enable_cache=not args.no_cache)
     except RuntimeError as exc:

@@ -8,7 +8,7 @@ Setup (fixed, so numbers stay comparable across changes):
   half, retrieving over all 334 chunks. The test queries are not from our generator, so a lift
   here is not the model learning our generator's style.
 
-    python benchmarks/quality.py --data ../shared/data/seed-10k-lyft            # default recipe
+    python benchmarks/quality.py --data ../shared/data/seed-10k-lyft            # configs/lyft_10k.yaml
     python benchmarks/quality.py --label no-mining --num-negatives 0            # an ablation
 
 Generated queries are cached in ``--work-dir`` so a rerun only curates, trains and evaluates.
@@ -18,6 +18,7 @@ Each run appends its metrics and settings to ``<work-dir>/results.jsonl``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import constants as C  # noqa: E402
-from embedtune.config import CurationConfig, GenerationConfig, TrainingConfig  # noqa: E402
+from embedtune.config import CurationConfig, GenerationConfig, TrainingConfig, load_config  # noqa: E402
 from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.config import EvaluationConfig  # noqa: E402
 from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems  # noqa: E402
@@ -39,49 +40,67 @@ from embedtune.training.finetune import finetune  # noqa: E402
 from embedtune.training.models import embedder, load_model  # noqa: E402
 
 K_VALUES = [1, 5, 10]
+# Generation settings that change how fast queries come, not what they say.
+RUNTIME_ONLY = {"embedded", "concurrency", "timeout_s", "max_retries", "max_failed_fraction",
+                "failure_check_after"}
 
 
 def parse_args() -> argparse.Namespace:
-    d_train, d_cur = TrainingConfig(), CurationConfig()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", type=Path, default=Path("configs/lyft_10k.yaml"),
+                   help="run config whose generation, curation and training sections are used")
     p.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
     p.add_argument("--work-dir", type=Path, default=Path("outputs/quality"))
     p.add_argument("--label", default="default")
-    p.add_argument("--max-chunks", type=int, default=None, help="limit train chunks")
-    p.add_argument("--queries-per-chunk", type=int, default=3)
-    p.add_argument("--max-chunk-words", type=int, default=300)
-    p.add_argument("--threads", type=int, default=2)
-    # training recipe (defaults: the quality config, configs/lyft_10k.yaml)
-    p.add_argument("--max-seq-length", type=int, default=512)
-    p.add_argument("--train-max-seq-length", type=int, default=None)
-    p.add_argument("--epochs", type=float, default=2.0)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--loss", default="cached_mnrl", choices=["mnrl", "cached_mnrl"])
-    p.add_argument("--mini-batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=d_train.learning_rate)
-    p.add_argument("--warmup-ratio", type=float, default=d_train.warmup_ratio)
-    p.add_argument("--matryoshka", type=int, nargs="*", default=[])
-    p.add_argument("--use-llm-negatives", action="store_true")
-    # curation
-    p.add_argument("--num-negatives", type=int, default=d_cur.hard_negatives.num_negatives,
-                   help="0 disables mining")
-    p.add_argument("--range-max", type=int, default=d_cur.hard_negatives.range_max)
-    p.add_argument("--relative-margin", type=float, default=d_cur.hard_negatives.relative_margin)
-    p.add_argument("--round-trip-k", type=int, default=d_cur.filtering.round_trip_top_k,
-                   help="0 disables the round-trip filter")
+    p.add_argument("--threads", type=int, default=None, help="LLM threads")
+    # Ablations: each flag overrides one setting of the config (unset: the config's value).
+    p.add_argument("--max-seq-length", type=int)
+    p.add_argument("--train-max-seq-length", type=int)
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--loss", choices=["mnrl", "cached_mnrl"])
+    p.add_argument("--lr", type=float)
+    p.add_argument("--matryoshka", type=int, nargs="*")
+    p.add_argument("--use-llm-negatives", action=argparse.BooleanOptionalAction)
+    p.add_argument("--num-negatives", type=int, help="0 disables mining")
+    p.add_argument("--round-trip-k", type=int, help="0 disables the round-trip filter")
     p.add_argument("--no-filter", action="store_true", help="no rule or round-trip filters")
-    p.add_argument("--skip-bm25", action="store_true")
     return p.parse_args()
 
 
-def load_generated(args: argparse.Namespace, corpus: dict[str, str], train_ids: list[str]) -> dict:
-    generation = GenerationConfig(
-        domain_context="Lyft's 2021 annual report (Form 10-K)",
-        queries_per_chunk=args.queries_per_chunk,
-        max_chunk_tokens=args.max_chunk_words,
-        embedded={"threads": args.threads},
-    )
-    cache = args.work_dir / f"queries_{len(train_ids)}_{args.queries_per_chunk}q_{args.max_chunk_words}w.json"
+def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationConfig, TrainingConfig]:
+    """The config's sections with the command line's overrides applied (and validated)."""
+    config = load_config(args.config)
+    generation = config.generation
+    if args.threads:
+        generation = generation.model_copy(update={"embedded": {"threads": args.threads}})
+    training = config.training.model_dump()
+    for flag, key in [("max_seq_length", "max_seq_length"), ("train_max_seq_length", "train_max_seq_length"),
+                      ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
+                      ("lr", "learning_rate"), ("matryoshka", "matryoshka_dims"),
+                      ("use_llm_negatives", "use_llm_negatives")]:
+        if getattr(args, flag) is not None:
+            training[key] = getattr(args, flag)
+    curation = config.curation.model_dump()
+    if args.num_negatives is not None:
+        curation["hard_negatives"]["enabled"] = args.num_negatives > 0
+        curation["hard_negatives"]["num_negatives"] = max(args.num_negatives, 1)
+    if args.round_trip_k is not None:
+        curation["filtering"]["round_trip_top_k"] = args.round_trip_k or None
+    if args.no_filter:
+        curation["filtering"] = {"round_trip_top_k": None, "min_words": 1, "max_words": 10_000,
+                                 "max_copied_fraction": 1.0, "near_duplicate_threshold": 1.0}
+    return generation, CurationConfig(**curation), TrainingConfig(**training)
+
+
+def load_generated(args: argparse.Namespace, generation: GenerationConfig,
+                   corpus: dict[str, str], train_ids: list[str]) -> dict:
+    """The LLM's queries for the train chunks, generated once and cached by what shapes them."""
+    key = hashlib.sha256(
+        json.dumps([generation.model_dump(mode="json", exclude=RUNTIME_ONLY), train_ids],
+                   sort_keys=True).encode()
+    ).hexdigest()[:10]
+    cache = args.work_dir / f"queries_{len(train_ids)}chunks_{key}.json"
     if cache.exists():
         print(f"Using cached generated queries: {cache}")
         return json.loads(cache.read_text())
@@ -101,24 +120,8 @@ def load_generated(args: argparse.Namespace, corpus: dict[str, str], train_ids: 
     return generated
 
 
-def curation_config(args: argparse.Namespace) -> CurationConfig:
-    filtering = {"round_trip_top_k": args.round_trip_k or None}
-    if args.no_filter:
-        filtering = {"round_trip_top_k": None, "min_words": 1, "max_words": 10_000,
-                     "max_copied_fraction": 1.0, "near_duplicate_threshold": 1.0}
-    return CurationConfig(
-        filtering=filtering,
-        hard_negatives={
-            "enabled": args.num_negatives > 0,
-            "num_negatives": max(args.num_negatives, 1),
-            "range_max": args.range_max,
-            "relative_margin": args.relative_margin,
-        },
-        check_llm_negatives=args.use_llm_negatives,
-    )
-
-
 def main() -> None:
+    started_all = time.monotonic()
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -126,29 +129,21 @@ def main() -> None:
     qa = json.loads((args.data / "qa_dataset.json").read_text())
     ids = list(corpus)
     train_ids, test_ids = ids[: len(ids) // 2], set(ids[len(ids) // 2 :])
-    if args.max_chunks:
-        train_ids = train_ids[: args.max_chunks]
-    generated = load_generated(args, corpus, train_ids)
+    generation, curation, training = settings_from(args)
+    generated = load_generated(args, generation, corpus, train_ids)
 
     test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in test_ids]
     texts = [t for _, t in test]
     relevant = [set(qa["relevant_docs"][qid]) for qid, _ in test]
     corpus_texts = [corpus[i] for i in ids]
 
-    training = TrainingConfig(
-        max_seq_length=args.max_seq_length, train_max_seq_length=args.train_max_seq_length,
-        epochs=args.epochs, batch_size=args.batch_size,
-        loss=args.loss, mini_batch_size=args.mini_batch_size, learning_rate=args.lr,
-        warmup_ratio=args.warmup_ratio, matryoshka_dims=args.matryoshka,
-        use_llm_negatives=args.use_llm_negatives,
-    )
-    evaluation = EvaluationConfig(k_values=K_VALUES, bm25=not args.skip_bm25)
-    base = load_model(training.base_model, args.max_seq_length)
+    evaluation = EvaluationConfig(k_values=K_VALUES)
+    base = load_model(training.base_model, training.max_seq_length)
     results = evaluate_systems(texts, relevant, ids, corpus_texts, {BASE: base}, evaluation)
 
     started = time.monotonic()
     curated = curate(generated["queries"], train_ids, [corpus[i] for i in train_ids],
-                     curation_config(args), embedder(base))
+                     curation, embedder(base))
     curation_seconds = time.monotonic() - started
     tuned, train_stats = finetune(base, curated.rows, training)
     results.update(evaluate_systems(texts, relevant, ids, corpus_texts, {FINETUNED: tuned},
@@ -162,7 +157,15 @@ def main() -> None:
         "failed_chunks": len(generated["failures"]),
         "curation": curated.report,
         "curation_seconds": round(curation_seconds, 1),
-        **{k: v for k, v in vars(args).items() if k not in {"data", "work_dir"}},
+        "generation_seconds": round(generated["wall_seconds"], 1),
+        # generation (as measured when the cache was filled) + this run's curation, training
+        # and evaluation: the whole quality recipe's cost on this machine.
+        "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - started_all, 1),
+        "config": str(args.config),
+        "overrides": {k: v for k, v in vars(args).items()
+                      if v not in (None, False) and k not in {"data", "work_dir", "config", "label"}},
+        "training": training.model_dump(mode="json"),
+        "curation_config": curation.model_dump(mode="json"),
         **{k: round(v, 4) for k, v in train_stats.items()},
     }
     print("Settings: " + json.dumps(settings))

@@ -266,6 +266,11 @@ class EvaluationConfig(_Strict):
     )
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     seed: int = 42
+    regression_sets: list[Path] = Field(
+        default=[],
+        description="Labelled retrieval sets from other domains (queries/corpus/relevant_docs "
+        "JSON) on which base and finetuned are also compared, to catch lost general ability.",
+    )
 
     @model_validator(mode="after")
     def _k_sorted_positive(self) -> "EvaluationConfig":
@@ -286,6 +291,11 @@ class PromotionConfig(_Strict):
         default=False,
         description="Also require the bootstrap confidence interval of the improvement over the "
         "base model to lie above zero.",
+    )
+    max_regression: float | None = Field(
+        default=None, ge=0,
+        description="Refuse promotion if the metric drops by more than this on any "
+        "evaluation.regression_sets entry (null: report only).",
     )
     compare_to_production: bool = Field(
         default=True,

@@ -39,11 +39,13 @@ def decide_promotion(
     difference: PairedDifference | None = None,
     production: dict[str, float] | None = None,
     production_version: str | None = None,
+    regression: dict[str, dict[str, dict[str, float]]] | None = None,
 ) -> PromotionDecision:
     """Apply the gate; every check adds a reason, passed or failed, so the report can say why.
 
     ``production`` holds the current production version's metrics on the *same* queries (not the
-    numbers it logged when it was trained, which came from other queries).
+    numbers it logged when it was trained, which came from other queries). ``regression`` maps
+    a regression set's name to the base and finetuned metrics on it.
     """
     metric = gate.metric
     for name, values in (("candidate", candidate), ("base", base), ("production", production)):
@@ -71,6 +73,17 @@ def decide_promotion(
         reasons.append(
             f"{difference.confidence:.0%} interval of the gain {difference.low:+.3f}..{difference.high:+.3f} "
             f"{'excludes' if ok else 'includes'} zero: {'pass' if ok else 'fail'}"
+        )
+    for name, systems in (regression or {}).items():
+        drop = systems["base"][metric] - systems["finetuned"][metric]
+        if gate.max_regression is None:
+            reasons.append(f"regression set {name}: {metric} {-drop:+.3f} (report only)")
+            continue
+        ok = drop <= gate.max_regression
+        passed &= ok
+        reasons.append(
+            f"regression set {name}: {metric} {-drop:+.3f} (may drop {gate.max_regression:.3f}): "
+            f"{'pass' if ok else 'fail'}"
         )
     prod_value = None
     if gate.compare_to_production:

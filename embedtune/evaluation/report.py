@@ -21,6 +21,8 @@ class Comparison:
     # "<candidate>_vs_<other>" -> metric -> PairedDifference.as_dict()
     differences: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     per_query: list[dict[str, Any]] = field(default_factory=list)
+    # regression set name -> {"n_queries": n, "metrics": {system: {metric: value}}}
+    regression: dict[str, dict[str, Any]] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # counts, settings, timings
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +88,9 @@ def markdown_table(
         line = _difference_line(comparison, f"{candidate}_vs_{other}", "ndcg@10")
         if line:
             lines.append(f"- {line}")
+    for name, reg in comparison.regression.items():
+        b, t = reg["metrics"][baseline]["ndcg@10"], reg["metrics"][candidate]["ndcg@10"]
+        lines.append(f"- regression set {name} ({reg['n_queries']} queries): ndcg@10 {b:.3f} -> {t:.3f} ({t - b:+.3f})")
     if promotion:
         lines.append(f"\nPromotion: {'promoted' if promotion['promote'] else 'not promoted'}: "
                      + "; ".join(promotion["reasons"]))
@@ -142,6 +147,11 @@ def html_report(
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in promotion["reasons"])
         decision = (f"<h3 class='{'up' if promotion['promote'] else 'down'}'>{verdict}</h3>"
                     f"<ul>{reasons}</ul>")
+    regression = "".join(
+        f"<li>regression set {html.escape(name)} ({reg['n_queries']} queries): ndcg@10 "
+        f"{reg['metrics'][baseline]['ndcg@10']:.3f} -> {reg['metrics'][candidate]['ndcg@10']:.3f}</li>"
+        for name, reg in comparison.regression.items()
+    )
     curation = comparison.context.get("curation")
     context = {k: v for k, v in comparison.context.items() if k != "curation"}
     curation_html = ""
@@ -163,7 +173,7 @@ td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
 <p>{comparison.n_queries} held-out queries (documents never seen in training), retrieving over
 all {comparison.n_corpus} chunks of the corpus.</p>
 <table><tr><th>metric</th>{head}<th>{candidate} - {baseline}</th></tr>{rows}</table>
-<ul>{intervals}</ul>
+<ul>{intervals}{regression}</ul>
 {decision}
 {_examples_html("Queries that improved most", comparison.improved)}
 {_examples_html("Queries that got worse", comparison.worsened)}

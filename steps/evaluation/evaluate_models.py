@@ -8,6 +8,7 @@ import constants as C
 from embedtune.config import CurationConfig, EvaluationConfig, TrainingConfig
 from embedtune.curation.curate import rule_filter
 from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems
+from embedtune.evaluation.regression import load_qa_set
 from embedtune.training.models import load_model
 
 
@@ -51,6 +52,13 @@ def evaluate_models(
             "curation": {k: v for k, v in curation_report.items() if k != "dropped_examples"},
         },
     )
+    no_bm25 = evaluation.model_copy(update={"bm25": False})
+    for path in evaluation.regression_sets:
+        qa = load_qa_set(path)
+        scored = evaluate_systems(qa.queries, qa.relevant, qa.corpus_ids, qa.corpus_texts,
+                                  {BASE: base, FINETUNED: finetuned_model}, no_bm25)
+        comparison.regression[qa.name] = {
+            "n_queries": len(qa.queries), "metrics": {k: r.metrics for k, r in scored.items()}}
     metrics = {label: r.metrics for label, r in results.items()}
     log_metadata(metrics)  # on the step run
     log_metadata(metrics, infer_model=True)  # on the model version this run produces

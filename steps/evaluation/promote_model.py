@@ -57,6 +57,7 @@ def promote_model(
         if difference else None,
         production,
         production_name,
+        {name: reg["metrics"] for name, reg in evaluation_result.get("regression", {}).items()},
     )
     if decision.promote:
         current.set_stage(ModelStages.PRODUCTION, force=True)

@@ -36,8 +36,17 @@ def run_cli(config_path: Path, env: dict) -> subprocess.CompletedProcess:
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "ZENML_CONFIG_PATH": str(root / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
+    general = root / "general.json"  # a tiny out-of-domain set for the regression check
+    general.write_text(json.dumps({
+        "queries": {"g1": "How do plants make food from sunlight?", "g2": "Who wrote Hamlet?"},
+        "corpus": {"d1": "Photosynthesis turns light, water and CO2 into sugar in plants.",
+                   "d2": "Hamlet is a tragedy written by William Shakespeare.",
+                   "d3": "The Pacific is the largest ocean on Earth."},
+        "relevant_docs": {"g1": ["d1"], "g2": ["d2"]},
+    }))
     config = {
         "corpus": {"path": str(SAMPLE_CORPUS)},
+        "evaluation": {"regression_sets": [str(general)]},
         "split": {"test_fraction": 0.25, "seed": 7},
         "generation": {
             "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
@@ -125,6 +134,8 @@ def test_evaluation_has_every_metric_for_both_models(workspace):
         assert set(values) == METRIC_KEYS
         assert all(0.0 <= v <= 1.0 for v in values.values())
     assert evaluation["n_queries"] > 0 and evaluation["n_corpus"] > 40
+    general = evaluation["regression"]["general"]
+    assert general["n_queries"] == 2 and set(general["metrics"]) == {"base", "finetuned"}
     assert "| ndcg@10 |" in workspace["first"].stdout
 
 

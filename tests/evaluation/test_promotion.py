@@ -49,3 +49,13 @@ def test_disabled_gate_never_promotes_and_unknown_metric_is_a_clear_error():
     assert not decide_promotion(PromotionConfig(enabled=False), GOOD, BASE).promote
     with pytest.raises(ValueError, match="promotion.metric 'map@10' is not among"):
         decide_promotion(PromotionConfig(metric="map@10"), GOOD, BASE)
+
+
+def test_regression_sets_are_reported_and_gate_only_with_a_limit():
+    regression = {"general": {"base": {"ndcg@10": 0.50}, "finetuned": {"ndcg@10": 0.45}}}
+    gate = PromotionConfig(compare_to_production=False)
+    reported = decide_promotion(gate, GOOD, BASE, regression=regression)
+    assert reported.promote and "regression set general: ndcg@10 -0.050 (report only)" in reported.reasons
+    strict = decide_promotion(PromotionConfig(compare_to_production=False, max_regression=0.02),
+                              GOOD, BASE, regression=regression)
+    assert not strict.promote and strict.reasons[-1].endswith("(may drop 0.020): fail")
