@@ -65,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--num-negatives", type=int, help="0 disables mining")
     p.add_argument("--round-trip-k", type=int, help="0 disables the round-trip filter")
     p.add_argument("--no-filter", action="store_true", help="no rule or round-trip filters")
+    p.add_argument("--sentence-pairs", action=argparse.BooleanOptionalAction)
     return p.parse_args()
 
 
@@ -87,6 +88,8 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
         curation["hard_negatives"]["num_negatives"] = max(args.num_negatives, 1)
     if args.round_trip_k is not None:
         curation["filtering"]["round_trip_top_k"] = args.round_trip_k or None
+    if args.sentence_pairs is not None:
+        curation["sentence_pairs"] = args.sentence_pairs
     if args.no_filter:
         curation["filtering"] = {"round_trip_top_k": None, "min_words": 1, "max_words": 10_000,
                                  "max_copied_fraction": 1.0, "near_duplicate_threshold": 1.0}

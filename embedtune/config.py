@@ -198,6 +198,13 @@ class CurationConfig(_Strict):
 
     filtering: QueryFilterConfig = QueryFilterConfig()
     hard_negatives: HardNegativeConfig = HardNegativeConfig()
+    sentence_pairs: bool = Field(
+        default=False,
+        description="Add one self-supervised pair per training chunk: a sentence of the chunk as "
+        "the query, the rest of the chunk as the positive (inverse cloze task). Free (no LLM) "
+        "in-domain signal; trained as a dataset of its own so that a chunk is never its own "
+        "in-batch negative.",
+    )
     check_llm_negatives: bool = Field(
         default=True,
         description="Blank an LLM negative query that the base model finds at least as close to "

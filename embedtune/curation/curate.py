@@ -10,7 +10,10 @@ never shown to training, not even as negatives, so the held-out evaluation stays
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 Embed = Callable[[list[str]], np.ndarray]
 """Texts -> L2-normalised embeddings (one row per text)."""
 
+KIND = "kind"  # "generated" (LLM question) or "sentence" (inverse cloze pair)
+GENERATED, SENTENCE = "generated", "sentence"
 HARD_NEGATIVES = "hard_negatives"
 HARD_NEGATIVE_IDS = "hard_negative_ids"
 POSITIVE_SCORE = "positive_score"
@@ -135,7 +140,13 @@ def curate(
 
     out_rows, mining = _mine(kept, survivors, sources, index, scores, chunk_emb, chunk_ids,
                              chunk_texts, ranks, config)
+    for r in out_rows:
+        r[KIND] = GENERATED
     report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
+    if config.sentence_pairs:
+        sentence_rows = sentence_pairs(chunk_ids, chunk_texts)
+        report["sentence_pairs"] = len(sentence_rows)
+        out_rows.extend(sentence_rows)
     if config.check_llm_negatives:
         report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
     logger.info(
@@ -230,3 +241,27 @@ def _check_llm_negatives(rows: list[dict[str, Any]], embed: Embed) -> dict[str, 
         else:
             counts["kept"] += 1
     return dict(counts)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentence_pairs(
+    chunk_ids: Sequence[str], chunk_texts: Sequence[str], min_words: int = 8, max_words: int = 40
+) -> list[dict[str, Any]]:
+    """One inverse-cloze pair per chunk: a sentence, and the chunk without that sentence.
+
+    Removing the sentence means the model must match meaning and domain terms, not the string.
+    The sentence is picked by a hash of the chunk id, so reruns give the same pairs.
+    """
+    rows = []
+    for cid, text in zip(chunk_ids, chunk_texts):
+        sentences = [s for s in _SENTENCE_END.split(text) if min_words <= len(words(s)) <= max_words]
+        if len(sentences) < 2:
+            continue
+        pick = random.Random(int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16)).choice(sentences)
+        rest = " ".join(text.replace(pick, " ").split())
+        rows.append({C.QUERY_ID: f"{cid}-s0", C.QUERY: pick, C.CHUNK_ID: cid, C.POSITIVE: rest,
+                     C.NEGATIVE_QUERY: "", HARD_NEGATIVE_IDS: [], HARD_NEGATIVES: [],
+                     POSITIVE_SCORE: None, ROUND_TRIP_RANK: None, KIND: SENTENCE})
+    return rows

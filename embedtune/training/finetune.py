@@ -35,11 +35,12 @@ from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatch
 
 import constants as C
 from embedtune.config import Loss, TrainingConfig
-from embedtune.curation.curate import HARD_NEGATIVES
+from embedtune.curation.curate import HARD_NEGATIVES, KIND, SENTENCE
 
 logger = logging.getLogger(__name__)
 
 QUERY_TO_CHUNK = "query_to_chunk"
+SENTENCE_TO_CHUNK = "sentence_to_chunk"
 CHUNK_TO_QUERY = "chunk_to_query"
 
 
@@ -50,9 +51,13 @@ def training_datasets(
 
     ``query_to_chunk``: (query, chunk[, mined negative chunk ...]). Negatives are used only when
     every row has the same number, since MNRL needs a fixed set of columns.
+    ``sentence_to_chunk``: the inverse-cloze pairs, one per chunk, in a dataset of their own (a
+    batch never mixes them with questions about the same chunk).
     ``chunk_to_query`` (with ``use_llm_negatives``): (chunk, query, LLM negative query), the
     direction in which the LLM's negative is a valid contrast.
     """
+    sentences = [r for r in query_rows if r.get(KIND) == SENTENCE]
+    query_rows = [r for r in query_rows if r.get(KIND) != SENTENCE]
     if not query_rows:
         raise ValueError("No training queries: generation and curation left nothing to train on.")
     columns: dict[str, list[str]] = {
@@ -66,6 +71,10 @@ def training_datasets(
     elif len(counts) > 1:
         raise ValueError(f"Rows carry different numbers of hard negatives: {sorted(counts)}.")
     datasets = {QUERY_TO_CHUNK: Dataset.from_dict(columns)}
+    if sentences:
+        datasets[SENTENCE_TO_CHUNK] = Dataset.from_dict(
+            {"anchor": [r[C.QUERY] for r in sentences], "positive": [r[C.POSITIVE] for r in sentences]}
+        )
     if use_llm_negatives:
         rows = [r for r in query_rows if r.get(C.NEGATIVE_QUERY)]
         if not rows:

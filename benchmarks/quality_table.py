@@ -1,0 +1,34 @@
+"""Print the ablation table of ``benchmarks/quality.py`` runs (``<work-dir>/results.jsonl``).
+
+    python benchmarks/quality_table.py outputs/quality/results.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+METRICS = ["hit_rate@1", "hit_rate@5", "hit_rate@10", "mrr@10", "ndcg@10"]
+
+
+def main(path: Path) -> None:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not records:
+        raise SystemExit(f"{path} has no results")
+    base, bm25 = records[0]["metrics"]["base"], records[0]["metrics"].get("bm25")
+    print("| run | train queries | " + " | ".join(METRICS) + " | NDCG@10 vs base (95% CI) | train s |")
+    print("|---|---:|" + "---:|" * (len(METRICS) + 2))
+    print("| base all-MiniLM-L6-v2 (512) | - | " + " | ".join(f"{base[m]:.3f}" for m in METRICS) + " | | |")
+    if bm25:
+        print("| BM25 (bm25s) | - | " + " | ".join(f"{bm25[m]:.3f}" for m in METRICS) + " | | |")
+    for r in records:
+        s, tuned = r["settings"], r["metrics"]["finetuned"]
+        d = r["differences"]["finetuned_vs_base"] if "differences" in r else r["ndcg@10_difference"]
+        kept = s["curation"].get("kept_queries", "?")
+        print(f"| {s['label']} | {kept} | " + " | ".join(f"{tuned[m]:.3f}" for m in METRICS)
+              + f" | {d['mean']:+.3f} ({d['low']:+.3f}..{d['high']:+.3f}) | {s.get('train_seconds', 0):.0f} |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "outputs/quality/results.jsonl"))
