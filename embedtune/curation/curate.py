@@ -143,12 +143,12 @@ def curate(
     for r in out_rows:
         r[KIND] = GENERATED
     report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
-    if config.sentence_pairs:
+    if config.check_llm_negatives:
+        report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
+    if config.sentence_pairs:  # last: they are not LLM questions and have no negatives
         sentence_rows = sentence_pairs(chunk_ids, chunk_texts)
         report["sentence_pairs"] = len(sentence_rows)
         out_rows.extend(sentence_rows)
-    if config.check_llm_negatives:
-        report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
     logger.info(
         "Curation: %d generated -> %d kept (%s); hard negatives: %s",
         n_in, len(out_rows), ", ".join(f"{k}: {v}" for k, v in report["dropped"].items()) or "none dropped",

@@ -40,12 +40,14 @@ def decide_promotion(
     production: dict[str, float] | None = None,
     production_version: str | None = None,
     regression: dict[str, dict[str, dict[str, float]]] | None = None,
+    already_production: bool = False,
 ) -> PromotionDecision:
     """Apply the gate; every check adds a reason, passed or failed, so the report can say why.
 
     ``production`` holds the current production version's metrics on the *same* queries (not the
     numbers it logged when it was trained, which came from other queries). ``regression`` maps
-    a regression set's name to the base and finetuned metrics on it.
+    a regression set's name to the base and finetuned metrics on it. ``already_production``: the
+    candidate is the production version itself (a cached rerun), so there is no other to beat.
     """
     metric = gate.metric
     for name, values in (("candidate", candidate), ("base", base), ("production", production)):
@@ -87,7 +89,9 @@ def decide_promotion(
         )
     prod_value = None
     if gate.compare_to_production:
-        if production is None:
+        if already_production:
+            reasons.append("this version already is the production version")
+        elif production is None:
             reasons.append("no production version yet: nothing else to beat")
         else:
             prod_value = production[metric]

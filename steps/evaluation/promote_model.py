@@ -31,13 +31,14 @@ def promote_model(
     """
     current = get_step_context().model
     metric = promotion.metric
-    production, production_name = None, None
+    production, production_name, already_production = None, None, False
     if promotion.enabled and promotion.compare_to_production:
         try:
             prod = Client().get_model_version(current.name, ModelStages.PRODUCTION)
         except KeyError:
             prod = None
-        if prod is not None and prod.name != current.version:
+        already_production = prod is not None and prod.name == current.version
+        if prod is not None and not already_production:
             production_name = prod.name
             model = prod.get_model_artifact(C.FINETUNED_MODEL_ARTIFACT).load()
             kept = {q["query_id"] for q in evaluation_result["per_query"]}
@@ -58,6 +59,7 @@ def promote_model(
         production,
         production_name,
         {name: reg["metrics"] for name, reg in evaluation_result.get("regression", {}).items()},
+        already_production,
     )
     if decision.promote:
         current.set_stage(ModelStages.PRODUCTION, force=True)

@@ -122,9 +122,10 @@ def test_near_duplicates_and_answerable_llm_negatives_on_the_real_model(base_mod
         row("c", "How do drivers get paid quickly?", "chunk", chunk),
     ]
     cfg = CurationConfig(filtering={"near_duplicate_threshold": 0.9, "round_trip_top_k": None},
-                         hard_negatives={"enabled": False})
+                         hard_negatives={"enabled": False}, sentence_pairs=True)
     result = curate(rows, ["chunk", "other"], [chunk, other], cfg, embedder(base_model))
-    assert [r[C.QUERY_ID] for r in result.rows] == ["a", "c"]
+    assert [r[C.QUERY_ID] for r in result.rows] == ["a", "c", "chunk-s0"]  # + chunk's sentence pair
+    assert result.report["sentence_pairs"] == 1 and result.report["kept_queries"] == 2
     assert result.report["dropped"] == {"near-duplicate query": 1}
     # a's negative is a rewording of a positive: blanked. (b's safe one left with b.)
     assert result.rows[0][C.NEGATIVE_QUERY] == ""

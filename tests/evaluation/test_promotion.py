@@ -59,3 +59,8 @@ def test_regression_sets_are_reported_and_gate_only_with_a_limit():
     strict = decide_promotion(PromotionConfig(compare_to_production=False, max_regression=0.02),
                               GOOD, BASE, regression=regression)
     assert not strict.promote and strict.reasons[-1].endswith("(may drop 0.020): fail")
+
+
+def test_a_cached_rerun_of_the_production_version_is_not_compared_with_itself():
+    d = decide_promotion(PromotionConfig(), GOOD, BASE, already_production=True)
+    assert d.promote and d.reasons[-1] == "this version already is the production version"
