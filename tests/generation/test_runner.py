@@ -26,16 +26,23 @@ def chunks(n):
     ]
 
 
-def config(url, **overrides):
-    values = dict(
-        backend="openai_compatible", base_url=url, model="scripted", queries_per_chunk=2,
-        max_retries=0, timeout_s=10, concurrency=2,
-    )
-    values.update(overrides)
-    return GenerationConfig(**values)
+@pytest.fixture
+def config(tmp_path):
+    """A served-backend config whose resume cache lives in the test's own folder."""
+
+    def make(url, **overrides):
+        values = dict(
+            backend="openai_compatible", base_url=url, model="scripted", queries_per_chunk=2,
+            max_retries=0, unparsable_retries=0, timeout_s=10, concurrency=2,
+            cache_dir=tmp_path / "resume",
+        )
+        values.update(overrides)
+        return GenerationConfig(**values)
+
+    return make
 
 
-def test_rows_ids_and_structured_output_request():
+def test_rows_ids_and_structured_output_request(config):
     with ScriptedServer(lambda body: (200, chat_completion(GOOD))) as server:
         result = generate_queries(chunks(3), config(server.base_url), "train")
     assert [r[C.QUERY_ID] for r in result.queries[:2]] == [query_id_for("c0", 0), query_id_for("c0", 1)]
@@ -51,7 +58,7 @@ def test_rows_ids_and_structured_output_request():
     assert result.stats.requests == 3 and result.stats.input_tokens == 30
 
 
-def test_unparsable_output_becomes_a_failure_row_not_a_none():
+def test_unparsable_output_becomes_a_failure_row_not_a_none(config):
     answers = iter([GOOD, "{not json", GOOD, GOOD])
     with ScriptedServer(lambda body: (200, chat_completion(next(answers)))) as server:
         result = generate_queries(chunks(4), config(server.base_url, concurrency=1), "test")
@@ -62,7 +69,7 @@ def test_unparsable_output_becomes_a_failure_row_not_a_none():
     assert all(r[C.QUERY] for r in result.queries) and len(result.queries) == 6
 
 
-def test_server_errors_fail_only_their_chunk():
+def test_server_errors_fail_only_their_chunk(config):
     calls = {"n": 0}
 
     def respond(body):
@@ -78,7 +85,7 @@ def test_server_errors_fail_only_their_chunk():
     assert len(result.queries) == 6
 
 
-def test_bad_api_key_stops_the_run_at_once(monkeypatch, caplog):
+def test_bad_api_key_stops_the_run_at_once(config, monkeypatch, caplog):
     monkeypatch.setenv("SCRIPTED_KEY", "sk-secret-value-123")
     reject = lambda body: (401, {"error": {"message": "invalid api key"}})  # noqa: E731
     with ScriptedServer(reject) as server, caplog.at_level(logging.DEBUG):
@@ -89,7 +96,7 @@ def test_bad_api_key_stops_the_run_at_once(monkeypatch, caplog):
     assert "sk-secret-value-123" not in caplog.text
 
 
-def test_too_many_failures_abort_with_the_last_reason():
+def test_too_many_failures_abort_with_the_last_reason(config):
     with ScriptedServer(lambda body: (200, chat_completion("nonsense"))) as server:
         with pytest.raises(GenerationAborted, match="not valid JSON"):
             generate_queries(
@@ -98,7 +105,7 @@ def test_too_many_failures_abort_with_the_last_reason():
     assert len(server.requests) == 4
 
 
-def test_max_chunks_limits_requests():
+def test_max_chunks_limits_requests(config):
     with ScriptedServer(lambda body: (200, chat_completion(GOOD))) as server:
         result = generate_queries(chunks(5), config(server.base_url, max_chunks=2), "train")
     assert len(server.requests) == 2 and result.stats.chunks == 2
