@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from distilabel.models.llms.base import LLM
 from tqdm.auto import tqdm
 
 import constants as C
@@ -326,40 +327,47 @@ def generate_queries(
     Rows come back in chunk order, whatever order the answers arrived in.
     """
     chunks = list(chunks)[: config.max_chunks] if config.max_chunks else list(chunks)
-    result = GenerationResult()
     if not chunks:
-        return result
+        return GenerationResult()
+    with llm_for(config) as (llm, model_name):
+        return generate_with_llm(llm, model_name, chunks, config, split)
+
+
+def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]],
+                      config: GenerationConfig, split: str) -> GenerationResult:
+    """``generate_queries`` with an LLM that is already loaded (benchmarks reuse one server)."""
+    chunks = list(chunks)
+    result = GenerationResult()
     started = time.monotonic()
     cache = ResumeCache(config.cache_dir or default_cache_dir(), split) if config.resume else None
     result.cache_path = cache.path if cache else None
+    task = GenerateRetrievalQueries(
+        name=TASK_NAME,
+        llm=llm,
+        n_queries=config.queries_per_chunk,
+        domain_context=config.domain_context,
+        extra_instructions=config.extra_instructions,
+        max_chunk_words=config.max_chunk_tokens,
+    )
     try:
-        with llm_for(config) as (llm, model_name):
-            task = GenerateRetrievalQueries(
-                name=TASK_NAME,
-                llm=llm,
-                n_queries=config.queries_per_chunk,
-                domain_context=config.domain_context,
-                extra_instructions=config.extra_instructions,
-                max_chunk_words=config.max_chunk_tokens,
-            )
-            keyed = _keyed(task, chunks, config, split)
-            outcomes = _cached_outcomes(task, keyed, cache, split, result.stats)
-            pending = [c for c in keyed if c.index not in outcomes]
-            bar = tqdm(total=len(chunks), initial=len(outcomes), unit="chunk",
-                       desc=f"Generating {split} queries")
-            driver = _Driver(task, config, split, cache, outcomes, result.stats, len(chunks), bar)
-            try:
-                asyncio.run(driver.run(pending, effective_concurrency(config)))
-            except _FatalRequestError as fatal:
-                row = fatal.chunk.row
-                raise GenerationAborted(
-                    f"Query generation stopped at chunk {row[C.CHUNK_ID]} ({row[C.SOURCE]}): "
-                    f"{_describe(fatal.error)}. This error would repeat for every chunk; check "
-                    "generation.* in the config (backend, base_url, model, API key). "
-                    f"{_kept_message(cache, result.stats)}"
-                ) from fatal.error
-            finally:
-                bar.close()
+        keyed = _keyed(task, chunks, config, split)
+        outcomes = _cached_outcomes(task, keyed, cache, split, result.stats)
+        pending = [c for c in keyed if c.index not in outcomes]
+        bar = tqdm(total=len(chunks), initial=len(outcomes), unit="chunk",
+                   desc=f"Generating {split} queries")
+        driver = _Driver(task, config, split, cache, outcomes, result.stats, len(chunks), bar)
+        try:
+            asyncio.run(driver.run(pending, effective_concurrency(config)))
+        except _FatalRequestError as fatal:
+            row = fatal.chunk.row
+            raise GenerationAborted(
+                f"Query generation stopped at chunk {row[C.CHUNK_ID]} ({row[C.SOURCE]}): "
+                f"{_describe(fatal.error)}. This error would repeat for every chunk; check "
+                "generation.* in the config (backend, base_url, model, API key). "
+                f"{_kept_message(cache, result.stats)}"
+            ) from fatal.error
+        finally:
+            bar.close()
     finally:
         if cache is not None:
             cache.close()
