@@ -357,7 +357,10 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
                    desc=f"Generating {split} queries")
         driver = _Driver(task, config, split, cache, outcomes, result.stats, len(chunks), bar)
         try:
-            asyncio.run(driver.run(pending, effective_concurrency(config)))
+            # The LLM's own loop (as distilabel's ``generate`` does), not ``asyncio.run``: its
+            # async HTTP client is bound to the loop it first ran in, so one loaded LLM can
+            # serve several calls (both splits, or a benchmark's warm-up and run).
+            llm.event_loop.run_until_complete(driver.run(pending, effective_concurrency(config)))
         except _FatalRequestError as fatal:
             row = fatal.chunk.row
             raise GenerationAborted(

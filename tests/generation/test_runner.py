@@ -230,3 +230,15 @@ def test_summary_line_reports_requests_retries_failures_and_tokens(config, caplo
     for part in ("2 chunks", "2 generated", "0 failed", "2 requests", "0 retries",
                  "tokens in/out 20/10", "chunks/s"):
         assert part in summary[0]
+
+
+def test_one_loaded_llm_serves_several_calls(config):
+    from embedtune.generation.backends import llm_for
+    from embedtune.generation.runner import generate_with_llm
+
+    with ScriptedServer(numbered_answer) as server:
+        settings = config(server.base_url, resume=False)
+        with llm_for(settings) as (llm, name):
+            first = generate_with_llm(llm, name, chunks(2), settings, "train")
+            second = generate_with_llm(llm, name, chunks(3), settings, "test")
+    assert len(first.queries) == 4 and len(second.queries) == 6 and len(server.requests) == 5
