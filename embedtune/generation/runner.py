@@ -160,7 +160,6 @@ class _Outcome:
     reason: str | None = None
     raw_output: str = ""
     attempts: int = 0
-    cached: bool = False
 
 
 class _FatalRequestError(Exception):
@@ -177,14 +176,13 @@ def _describe(error: BaseException) -> str:
 class _Driver:
     """Sends the pending chunks with at most ``concurrency`` requests in flight."""
 
-    def __init__(self, task: GenerateRetrievalQueries, config: GenerationConfig, split: str,
+    def __init__(self, task: GenerateRetrievalQueries, config: GenerationConfig,
                  cache: ResumeCache | None, outcomes: dict[int, _Outcome], stats: GenerationStats,
                  total: int, bar: tqdm):
         self.task = task
         self.llm = task.llm
         self.kwargs = dict(task.llm.generation_kwargs or {})
         self.config = config
-        self.split = split
         self.cache = cache
         self.outcomes = outcomes
         self.stats = stats
@@ -355,7 +353,7 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
         pending = [c for c in keyed if c.index not in outcomes]
         bar = tqdm(total=len(chunks), initial=len(outcomes), unit="chunk",
                    desc=f"Generating {split} queries")
-        driver = _Driver(task, config, split, cache, outcomes, result.stats, len(chunks), bar)
+        driver = _Driver(task, config, cache, outcomes, result.stats, len(chunks), bar)
         try:
             # The LLM's own loop (as distilabel's ``generate`` does), not ``asyncio.run``: its
             # async HTTP client is bound to the loop it first ran in, so one loaded LLM can
@@ -409,8 +407,7 @@ def _cached_outcomes(task: GenerateRetrievalQueries, keyed: list[_Chunk],
             continue
         parsed = task.format_output(answer.raw_output, chunk.row)
         if parsed[ERROR_COLUMN] is None:
-            outcomes[chunk.index] = _Outcome(parsed=parsed, raw_output=answer.raw_output,
-                                             cached=True)
+            outcomes[chunk.index] = _Outcome(parsed=parsed, raw_output=answer.raw_output)
     stats.cached_chunks = len(outcomes)
     if outcomes:
         logger.info("Resume cache %s: %d of %d %s chunks already done; no request for them.",
