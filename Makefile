@@ -28,7 +28,7 @@ test: $(BIN)/.installed-dev
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra
 
 test-fast: $(BIN)/.installed-dev
-	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra -m "not e2e"
+	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra -m "not e2e and not llm"
 
 clean:
 	rm -rf $(VENV) outputs

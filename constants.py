@@ -25,6 +25,7 @@ MODEL_NAME = "model_name"
 # Columns of the generation failure dataset (one row per failed chunk).
 FAILURE_REASON = "reason"
 RAW_OUTPUT = "raw_output"
+ATTEMPTS = "attempts"  # requests sent for the chunk, retries included
 
 # Split names.
 TRAIN = "train"

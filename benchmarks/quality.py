@@ -42,7 +42,8 @@ from embedtune.training.models import embedder, load_model  # noqa: E402
 K_VALUES = [1, 5, 10]
 # Generation settings that change how fast queries come, not what they say.
 RUNTIME_ONLY = {"embedded", "concurrency", "timeout_s", "max_retries", "max_failed_fraction",
-                "failure_check_after"}
+                "failure_check_after", "backoff_initial_s", "backoff_max_s", "max_retry_after_s",
+                "unparsable_retries", "resume", "cache_dir"}
 
 
 def parse_args() -> argparse.Namespace:

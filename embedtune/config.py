@@ -127,9 +127,51 @@ class GenerationConfig(_Strict):
     max_chunk_tokens: int = Field(
         default=600, ge=32, description="Chunk text is cut to this many words in the prompt."
     )
-    concurrency: int = Field(default=1, ge=1, description="Requests in flight at once.")
-    timeout_s: float = Field(default=300.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
+    concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="Requests in flight at once to a served backend (a new one starts as soon as "
+        "one finishes). The embedded backend sends as many as it has parallel slots "
+        "(generation.embedded.parallel_slots): more would only queue inside llama.cpp.",
+    )
+    timeout_s: float = Field(
+        default=300.0, gt=0, description="Per-request limit; a request over it is retried."
+    )
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        description="Retries per chunk after a transient error (429, 5xx, timeout, lost "
+        "connection, malformed response). Auth errors and unknown models are not retried: they "
+        "stop the run at once.",
+    )
+    backoff_initial_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; it doubles per retry, with jitter."
+    )
+    backoff_max_s: float = Field(default=30.0, ge=0, description="Cap of the exponential delay.")
+    max_retry_after_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="A server's Retry-After is honoured up to this many seconds; a longer one "
+        "fails the chunk instead of stalling the run (repeated, it trips the failure cap).",
+    )
+    unparsable_retries: int = Field(
+        default=1,
+        ge=0,
+        description="Requests again when an answer cannot be parsed. A flaky proxy or a cut "
+        "answer may succeed on a second try; a local model at temperature 0 usually repeats "
+        "itself, so more rarely helps.",
+    )
+    resume: bool = Field(
+        default=True,
+        description="Keep every finished chunk's answer in a resume cache keyed by its content, "
+        "prompt, model and generation parameters, so a rerun after a crash or Ctrl-C sends no "
+        "request for chunks already done.",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Folder of the resume cache (one file per split); default "
+        "$EMBEDTUNE_CACHE_DIR/generation or ~/.cache/embedtune/generation.",
+    )
     max_failed_fraction: float = Field(
         default=0.5, ge=0, le=1, description="Stop if more chunks than this fraction fail..."
     )

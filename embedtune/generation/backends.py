@@ -107,8 +107,9 @@ def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
         model=model,
         base_url=url,
         api_key=api_key,
-        max_retries=config.max_retries,
-        timeout=int(config.timeout_s),
+        # The runner retries (counted, shown, Retry-After shared by all requests), not the client.
+        max_retries=0,
+        timeout=int(config.timeout_s) + 1,  # the runner's own limit (timeout_s) fires first
         generation_kwargs=_generation_kwargs(config),
     )
 

@@ -51,6 +51,8 @@ def workspace(tmp_path_factory):
         "generation": {
             "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
             "domain_context": "Lyft's 2021 annual report (Form 10-K)",
+            # A resume cache of the test's own: the first run must really call the LLM.
+            "cache_dir": str(root / "generation-cache"),
         },
         "training": {"max_steps": 3, "batch_size": 4},
         # 2 chunks and 3 steps cannot show a real gain: the gate must pass on any result here,
