@@ -16,20 +16,6 @@ from tests.review.conftest import annotator, argilla_client, argilla_server, loc
 
 pytestmark = pytest.mark.e2e
 
-INSPECT = """
-import json, sys
-import steps
-from zenml.client import Client
-run = Client().get_pipeline("embedding_finetuning").last_run
-out = {name: s.outputs for name, s in run.steps.items()}
-print(json.dumps({
-    "steps": {name: s.status.value for name, s in run.steps.items()},
-    "push": out["push_for_review"]["argilla_push"][0].load() if "push_for_review" in out else None,
-    "changes": out["pull_reviews"]["review_changes"][0].load() if "pull_reviews" in out else None,
-    "generated": out["generate_train_queries"]["queries"][0].load().to_list(),
-    "reviewed": out["pull_reviews"]["reviewed_train_queries"][0].load().to_list() if "pull_reviews" in out else None,
-}))
-"""
 
 
 def run(tmp_path, env, argilla: dict, name: str) -> dict:
@@ -48,8 +34,8 @@ def run(tmp_path, env, argilla: dict, name: str) -> dict:
     result = subprocess.run([sys.executable, "run.py", "--config", str(path)], cwd=PROJECT_ROOT, env=env,
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    inspected = subprocess.run([sys.executable, "-c", INSPECT], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                               text=True, timeout=300)
+    inspected = subprocess.run([sys.executable, "tests/e2e/inspect_review_run.py"], cwd=PROJECT_ROOT, env=env,
+                               capture_output=True, text=True, timeout=300)
     assert inspected.returncode == 0, inspected.stderr[-3000:]
     return json.loads(inspected.stdout.strip().splitlines()[-1])
 
