@@ -75,8 +75,16 @@ def push_queries(client, config: ArgillaConfig, rows: Sequence[dict[str, Any]], 
     settings = review_settings(len(features[0].query_embedding))
     dataset, created = get_or_create_dataset(client, config, name, settings)
     records = [to_record(row, feature) for row, feature in zip(rows, features)]
+    from argilla._exceptions import ArgillaAPIError
+
     for start in range(0, len(records), config.batch_size):
-        dataset.records.log(records[start:start + config.batch_size])
+        try:
+            dataset.records.log(records[start:start + config.batch_size])
+        except ArgillaAPIError as exc:
+            raise ArgillaReviewError(
+                f"Argilla refused records {start}-{start + config.batch_size - 1} of dataset '{name}' "
+                f"({len(records)} in all; {start} pushed and kept): {str(exc)[:600]}"
+            ) from None
         logger.info("Pushed %d/%d records to Argilla dataset '%s'.",
                     min(start + config.batch_size, len(records)), len(records), name)
     pushed = time.perf_counter()

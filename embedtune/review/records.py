@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -128,15 +129,16 @@ def settings_signature(settings) -> dict[str, Any]:
 def settings_differences(existing: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """Human-readable differences between two ``settings_signature`` results."""
     differences = []
-    for section in ("fields", "questions", "metadata", "vectors"):
+    singular = {"fields": "field", "questions": "question", "metadata": "metadata", "vectors": "vector"}
+    for section, kind in singular.items():
         have, want = existing.get(section, {}), wanted.get(section, {})
         for name in sorted(set(have) | set(want)):
             if name not in have:
-                differences.append(f"{section[:-1]} '{name}' is new")
+                differences.append(f"{kind} '{name}' is new")
             elif name not in want:
-                differences.append(f"{section[:-1]} '{name}' is no longer used")
+                differences.append(f"{kind} '{name}' is no longer used")
             elif have[name] != want[name]:
-                differences.append(f"{section[:-1]} '{name}' changed: {have[name]} -> {want[name]}")
+                differences.append(f"{kind} '{name}' changed: {have[name]} -> {want[name]}")
     return differences
 
 
@@ -180,11 +182,18 @@ def base_model_features(model, rows: Sequence[dict[str, Any]], batch_size: int =
     return features
 
 
+def suggestion_agent(model_name: str | None) -> str:
+    """The model name as an Argilla suggestion agent: argilla-server accepts only letters, digits,
+    spaces and ``-_:./`` there (``gpt-3.5 (seed)`` would reject the whole batch)."""
+    agent = re.sub(r"[^a-zA-Z0-9\-_:./\s]", "-", str(model_name or "")).strip()
+    return agent if re.search(r"[a-zA-Z0-9]", agent) else "llm"
+
+
 def to_record(row: dict[str, Any], features: QueryFeatures):
     """One generated query as an Argilla record with the LLM's answers as suggestions."""
     import argilla as rg
 
-    agent = str(row.get(C.MODEL_NAME) or "llm")
+    agent = suggestion_agent(row.get(C.MODEL_NAME))
     negative = row.get(C.NEGATIVE_QUERY) or None
     suggestions = [
         rg.Suggestion(ANSWERS_QUESTION, YES, agent=agent),
