@@ -298,11 +298,15 @@ class SQLiteSearchEngine(SearchEngine):
                     (idx, rid, record.external_id, record.status, _iso(record.inserted_at),
                      _iso(record.updated_at), json.dumps(metadata), json.dumps(suggestions)),
                 )
-                self.db.execute(f'DELETE FROM "{fts}" WHERE record_id = ?', (rid,))
+                # The FTS row shares the record's seq as rowid: record_id is UNINDEXED in FTS5, so
+                # deleting by it would scan the whole table for every record (quadratic pushes).
+                seq = self.db.execute("SELECT seq FROM records WHERE idx = ? AND id = ?", (idx, rid)).fetchone()[0]
+                self.db.execute(f'DELETE FROM "{fts}" WHERE rowid = ?', (seq,))
                 texts = [self._field_text(fields_by_name[name], (record.fields or {}).get(name)) for name in text_fields]
                 if texts:
-                    marks = ", ".join("?" * (len(texts) + 1))
-                    self.db.execute(f'INSERT INTO "{fts}" VALUES ({marks})', (rid, *texts))
+                    marks = ", ".join("?" * (len(texts) + 2))
+                    self.db.execute(f'INSERT INTO "{fts}" (rowid, record_id, {", ".join(f"c{i}" for i in range(len(texts)))})'
+                                    f" VALUES ({marks})", (seq, rid, *texts))
                 self.db.execute("DELETE FROM responses WHERE record_id = ?", (rid,))
                 for response in record.responses:
                     self._upsert_response(idx, response)
@@ -349,10 +353,12 @@ class SQLiteSearchEngine(SearchEngine):
             self.db.execute("BEGIN IMMEDIATE")
             for record in records:
                 rid = str(record.id)
+                row = self.db.execute("SELECT seq FROM records WHERE idx = ? AND id = ?", (idx, rid)).fetchone()
+                if row is not None:
+                    self.db.execute(f'DELETE FROM "{fts}" WHERE rowid = ?', row)
                 self.db.execute("DELETE FROM records WHERE idx = ? AND id = ?", (idx, rid))
                 self.db.execute("DELETE FROM responses WHERE record_id = ?", (rid,))
                 self.db.execute("DELETE FROM vectors WHERE record_id = ?", (rid,))
-                self.db.execute(f'DELETE FROM "{fts}" WHERE record_id = ?', (rid,))
 
     async def update_record_response(self, response: Response):
         with self.db:
