@@ -1,12 +1,14 @@
 # Two commands for a new machine (Python 3.11):
 #   make run    install into .venv, then run the default config (embedded LLM, no API key, no GPU)
 #   make test   install into .venv, then run the test suite
+# The review tests start a real Argilla server: they need Debian's redis-server, chromium and
+# chromium-driver (.ci/run installs them) and argilla-server's own virtualenv (make argilla-server).
 PYTHON ?= python3
 VENV ?= .venv
 CONFIG ?= configs/default.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast clean
+.PHONY: install run test test-fast clean argilla-server
 
 $(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +23,18 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# argilla-server 2.8 in a virtualenv of its own (its FastAPI/pydantic pins conflict with ZenML's),
+# under ~/.cache/embedtune/ (EMBEDTUNE_ARGILLA_VENV overrides); `run.py argilla-up` does the same.
+argilla-server: $(BIN)/.installed
+	$(BIN)/python -c "from embedtune.review.local_server import default_venv, ensure_server_venv; ensure_server_venv(default_venv())"
+
 run: install
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python run.py --config $(CONFIG)
 
-test: $(BIN)/.installed-dev
+test: $(BIN)/.installed-dev argilla-server
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra
 
-test-fast: $(BIN)/.installed-dev
+test-fast: $(BIN)/.installed-dev argilla-server
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra -m "not e2e and not llm"
 
 clean:

@@ -41,6 +41,10 @@ EVALUATION_ARTIFACT = "evaluation"
 PROMOTION_ARTIFACT = "promotion_decision"
 REPORT_ARTIFACT = "evaluation_report"
 SUMMARY_ARTIFACT = "evaluation_summary"
+ARGILLA_PUSH_ARTIFACT = "argilla_push"
+REVIEWED_TRAIN_ARTIFACT = "reviewed_train_queries"
+REVIEWED_TEST_ARTIFACT = "reviewed_test_queries"
+REVIEW_CHANGES_ARTIFACT = "review_changes"
 
 # Environment variables.
 ZENML_ANALYTICS_ENV = "ZENML_ANALYTICS_OPT_IN"

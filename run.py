@@ -1,5 +1,8 @@
 """Finetune an embedding model on your documents: `python run.py --config configs/default.yaml`.
 
+`python run.py argilla-up` / `argilla-down` start and stop a local Argilla server for reviewing
+the generated queries (see configs/finetune_reviewed.yaml).
+
 Reads the YAML config, runs the ZenML pipeline, then exports the finetuned model folder and the
 evaluation report to `output_dir` and prints the base-vs-finetuned table.
 """
@@ -113,6 +116,11 @@ def stage_times(run_response) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].startswith("argilla-"):
+        from embedtune.review import cli as argilla_cli
+
+        return argilla_cli.main(argv)
     args = parse_args(argv)
     logging.getLogger("embedtune").setLevel(logging.INFO)  # ZenML's handler prints it
     try:

@@ -353,6 +353,45 @@ class PromotionConfig(_Strict):
     )
 
 
+class UnreviewedPolicy(str, Enum):
+    """What the pull does with records nobody submitted or discarded in Argilla."""
+
+    keep = "keep"  # train on them as generated
+    drop = "drop"  # train only on what a person reviewed
+
+
+class ArgillaConfig(_Strict):
+    """Human review of the generated queries in Argilla (2.8): push them, pull the corrections.
+
+    Start a local server with ``python run.py argilla-up`` (it prints the URL and the API key),
+    or point ``api_url`` at your own (Docker, a Hugging Face Space).
+    """
+
+    api_url: str = Field(default="http://127.0.0.1:6900", description="Argilla server URL.")
+    api_key_env: str | None = Field(
+        default="ARGILLA_API_KEY",
+        description="Environment variable holding the API key (the key never goes in YAML).",
+    )
+    zenml_secret: str | None = Field(
+        default=None, description="ZenML secret with an `api_key` value (used instead, if set)."
+    )
+    workspace: str = Field(default="argilla", description="Argilla workspace of the datasets.")
+    dataset_prefix: str = Field(
+        default="embedtune-queries",
+        description="Dataset name prefix; a hash of the generated queries is appended, so each "
+        "generated dataset version gets its own Argilla dataset.",
+    )
+    push: bool = Field(default=True, description="Push the generated queries for review.")
+    pull: bool = Field(
+        default=False,
+        description="Apply the reviews from Argilla to the generated queries before training "
+        "and evaluation (configs/finetune_reviewed.yaml).",
+    )
+    unreviewed: UnreviewedPolicy = UnreviewedPolicy.keep
+    batch_size: int = Field(default=256, ge=1, description="Records sent per request.")
+    timeout_s: float = Field(default=60.0, gt=0, description="HTTP timeout per request.")
+
+
 class ModelMetadata(_Strict):
     """The ZenML Model this pipeline versions, with its model-card facts."""
 
@@ -376,6 +415,9 @@ class RunConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     promotion: PromotionConfig = PromotionConfig()
     model: ModelMetadata = ModelMetadata()
+    argilla: ArgillaConfig | None = Field(
+        default=None, description="Human review in Argilla; off unless this section is present."
+    )
     output_dir: Path = Field(
         default=Path("outputs"), description="Where the finetuned model and report are exported."
     )

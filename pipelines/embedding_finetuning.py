@@ -7,13 +7,19 @@ from steps.curation import curate_queries
 from steps.etl import chunk_documents, load_documents, split_chunks
 from steps.evaluation import evaluate_models, promote_model, write_report
 from steps.generation import generate_queries
+from steps.review import pull_reviews, push_for_review
 from steps.training import finetune_model
 
 
 @pipeline
 def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     """Documents -> chunks -> train/test split -> synthetic queries -> curation -> finetune ->
-    evaluate -> promotion gate -> report."""
+    evaluate -> promotion gate -> report.
+
+    With an ``argilla:`` section the queries are pushed to Argilla for review, and with
+    ``argilla.pull`` the reviewed queries (corrections applied) replace them for curation,
+    training and evaluation.
+    """
     documents = load_documents(corpus=config.corpus, corpus_fingerprint=corpus_fingerprint)
     chunks = chunk_documents(
         documents, chunking=config.chunking, base_model=config.training.base_model
@@ -25,6 +31,17 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     test_queries, test_failures = generate_queries(
         test_chunks, generation=config.generation, split=C.TEST, id="generate_test_queries"
     )
+    review = config.argilla
+    if review is not None and review.push:
+        push_for_review(
+            train_queries, test_queries, argilla=review, base_model=config.training.base_model,
+            max_seq_length=config.training.max_seq_length,
+        )
+    if review is not None and review.pull:
+        train_queries, test_queries, _ = pull_reviews(
+            train_queries, test_queries, argilla=review,
+            after="push_for_review" if review.push else None,
+        )
     curated, curation_report = curate_queries(
         train_queries, train_chunks, curation=config.curation, training=config.training
     )

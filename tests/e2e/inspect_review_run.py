@@ -1,0 +1,28 @@
+"""Print, as JSON, the review-related outputs of the last `embedding_finetuning` run (run in a
+subprocess with the test's ZENML_CONFIG_PATH; loading artifacts needs a real script file)."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import steps  # noqa: E402,F401  (registers the datasets materializer)
+from zenml.client import Client  # noqa: E402
+
+run = Client().get_pipeline("embedding_finetuning").last_run
+outputs = {name: step.outputs for name, step in run.steps.items()}
+
+
+def load(step: str, artifact: str):
+    return outputs[step][artifact][0].load() if step in outputs else None
+
+
+reviewed = load("pull_reviews", "reviewed_train_queries")
+print(json.dumps({
+    "steps": {name: step.status.value for name, step in run.steps.items()},
+    "push": load("push_for_review", "argilla_push"),
+    "changes": load("pull_reviews", "review_changes"),
+    "generated": load("generate_train_queries", "queries").to_list(),
+    "reviewed": reviewed.to_list() if reviewed is not None else None,
+}, default=str))
