@@ -2,13 +2,14 @@
 #   make run    install into .venv, then run the default config (embedded LLM, no API key, no GPU)
 #   make test   install into .venv, then run the test suite
 # The review tests start a real Argilla server: they need Debian's redis-server, chromium and
-# chromium-driver (.ci/run installs them) and argilla-server's own virtualenv (make argilla-server).
+# chromium-driver (`make test` installs them with apt when run as root, see
+# scripts/install_system_deps.sh) and argilla-server's own virtualenv (make argilla-server).
 PYTHON ?= python3
 VENV ?= .venv
 CONFIG ?= configs/default.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast clean argilla-server
+.PHONY: install run test test-fast clean argilla-server system-deps
 
 $(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# Redis and Chromium for the Argilla tests (apt as root, else a message naming the packages).
+system-deps:
+	bash scripts/install_system_deps.sh
+
 # argilla-server 2.8 in a virtualenv of its own (its FastAPI/pydantic pins conflict with ZenML's),
 # under ~/.cache/embedtune/ (EMBEDTUNE_ARGILLA_VENV overrides); `run.py argilla-up` does the same.
 argilla-server: $(BIN)/.installed
@@ -31,10 +36,10 @@ argilla-server: $(BIN)/.installed
 run: install
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python run.py --config $(CONFIG)
 
-test: $(BIN)/.installed-dev argilla-server
+test: system-deps $(BIN)/.installed-dev argilla-server
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra
 
-test-fast: $(BIN)/.installed-dev argilla-server
+test-fast: system-deps $(BIN)/.installed-dev argilla-server
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra -m "not e2e and not llm"
 
 clean:
