@@ -50,6 +50,7 @@ def workspace(tmp_path_factory):
         "split": {"test_fraction": 0.25, "seed": 7},
         "generation": {
             "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
+            "cache_dir": str(root / "generation-cache"),  # no answers from earlier test runs
             "domain_context": "Lyft's 2021 annual report (Form 10-K)",
             # A resume cache of the test's own: the first run must really call the LLM.
             "cache_dir": str(root / "generation-cache"),

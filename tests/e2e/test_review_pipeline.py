@@ -23,6 +23,7 @@ def run(tmp_path, env, argilla: dict, name: str) -> dict:
         "corpus": {"path": str(SAMPLE_CORPUS)},
         "split": {"test_fraction": 0.25, "seed": 7},
         "generation": {"queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
+                       "cache_dir": str(tmp_path / "generation-cache"),
                        "domain_context": "Lyft's 2021 annual report (Form 10-K)"},
         "training": {"max_steps": 2, "batch_size": 4},
         # A handful of queries: the round trip could drop them all (it has unit tests).
