@@ -98,7 +98,7 @@ def build_loss(model: SentenceTransformer, config: TrainingConfig):
     else:
         loss = MultipleNegativesRankingLoss(model)
     if config.matryoshka_dims:
-        full = model.get_sentence_embedding_dimension()
+        full = model.get_embedding_dimension()
         dims = sorted(set(config.matryoshka_dims) | {full}, reverse=True)
         if dims[0] > full:
             raise ValueError(f"training.matryoshka_dims {dims[0]} exceeds the model's {full} dims.")
