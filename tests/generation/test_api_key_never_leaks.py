@@ -29,12 +29,16 @@ def files_containing(root, needles):
 
 
 def test_api_key_reaches_only_the_server(tmp_path):
-    calls = {"n": 0}
+    calls = {"n": 0, "chunk 0": 0}
 
     def respond(body):
         calls["n"] += 1
-        if calls["n"] == 1:  # a retry, so retry logs are written too
-            return 429, {"error": {"message": "slow down"}}, {"Retry-After": "0"}
+        # Keyed by chunk, not by arrival order: requests run concurrently, and a 429 landing on
+        # chunk 1 (whose answer is unparsable) would change the attempts the logs report.
+        if "number 0 " in passage_of(body):
+            calls["chunk 0"] += 1
+            if calls["chunk 0"] == 1:  # a retry, so retry logs are written too
+                return 429, {"error": {"message": "slow down"}}, {"Retry-After": "0"}
         if "number 1 " in passage_of(body):  # a failure row with its raw answer
             return 200, chat_completion("{not json")
         return 200, chat_completion(GOOD)
