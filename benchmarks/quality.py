@@ -54,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=Path("outputs/quality"))
     p.add_argument("--label", default="default")
     p.add_argument("--threads", type=int, default=None, help="LLM threads")
+    p.add_argument("--queries-per-chunk", type=int, help="questions the LLM writes per chunk")
     # Ablations: each flag overrides one setting of the config (unset: the config's value).
     p.add_argument("--max-seq-length", type=int)
     p.add_argument("--train-max-seq-length", type=int)
@@ -76,6 +77,8 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
     generation = config.generation
     if args.threads:
         generation = generation.model_copy(update={"embedded": {"threads": args.threads}})
+    if args.queries_per_chunk:
+        generation = GenerationConfig(**{**generation.model_dump(), "queries_per_chunk": args.queries_per_chunk})
     training = config.training.model_dump()
     for flag, key in [("max_seq_length", "max_seq_length"), ("train_max_seq_length", "train_max_seq_length"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
