@@ -1,7 +1,10 @@
 """Finetune an embedding model on your documents: `python run.py --config configs/default.yaml`.
 
-`python run.py argilla-up` / `argilla-down` start and stop a local Argilla server for reviewing
-the generated queries (see configs/finetune_reviewed.yaml).
+Other commands:
+  python run.py models --config C          the model's versions, key metrics, which is production
+  python run.py schedule crontab --config C [--install|--uninstall]   cron runs the config's schedule
+  python run.py schedule loop --config C   a foreground scheduler (one subprocess per run)
+  python run.py argilla-up | argilla-down | argilla-status   a local Argilla server for review
 
 Reads the YAML config, runs the ZenML pipeline, then exports the finetuned model folder and the
 evaluation report to `output_dir` and prints the base-vs-finetuned table.
@@ -34,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="YAML run configuration")
     parser.add_argument("--no-cache", action="store_true", help="Run every step again")
+    parser.add_argument(
+        "--run-now", action="store_true",
+        help="Run once now even if the config has a schedule (what cron and the loop call)",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,19 +50,24 @@ def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
 
     A rerun with unchanged inputs is fully cached and attaches to the same version, which keeps
     its metrics; a numbered version per run would leave every cached rerun as an empty version.
-    Changing the corpus or a setting gives a new version; the promotion gate's settings are left
-    out, since they decide about a model without changing it.
+    Changing the corpus or a setting gives a new version; the promotion gate's settings and the
+    schedule are left out, since they decide about a model or when to build it without changing it.
     """
-    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model", "promotion"})
+    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model", "promotion", "schedule"})
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
 
 
-def run(config: RunConfig, enable_cache: bool = True):
-    """Run the pipeline for ``config`` and return ZenML's run response."""
-    from zenml import Model
+def run(config: RunConfig, enable_cache: bool = True, schedule=None):
+    """Run the pipeline for ``config`` and return ZenML's run response.
+
+    With ``schedule`` (a ZenML ``Schedule``) the pipeline is registered on the orchestrator's
+    scheduler instead, and ``None`` is returned.
+    """
+    from zenml import Model, log_metadata
 
     from embedtune.corpus.fingerprint import corpus_fingerprint
+    from embedtune.model_versions import run_record
     from pipelines import embedding_finetuning
 
     meta = config.model
@@ -65,14 +77,55 @@ def run(config: RunConfig, enable_cache: bool = True):
         version=model_version_name(config, fingerprint),
         description=meta.description,
         license=meta.license,
-        limitations=meta.limitations,
+        audience=meta.audience,
         use_cases=meta.use_cases,
+        limitations=meta.limitations,
+        trade_offs=meta.trade_offs,
+        ethics=meta.ethics,
         tags=meta.tags,
     )
-    pipeline = embedding_finetuning.with_options(
-        model=model, enable_cache=enable_cache and config.enable_cache
+    options = {"model": model, "enable_cache": enable_cache and config.enable_cache}
+    if schedule is not None:
+        options["schedule"] = schedule
+    run_response = embedding_finetuning.with_options(**options)(
+        config=config, corpus_fingerprint=fingerprint
     )
-    return pipeline(config=config, corpus_fingerprint=fingerprint)
+    if run_response is None:  # scheduled, not run
+        return None
+    log_metadata(
+        run_record(config, fingerprint, run_response),
+        model_name=meta.name, model_version=model.version,
+    )
+    return run_response
+
+
+def register_schedule(config: RunConfig, config_path: Path, enable_cache: bool) -> int:
+    """Pass ``schedule:`` to an orchestrator that schedules; say what to do where none can."""
+    from embedtune.scheduling.cron import next_fire_times
+    from embedtune.scheduling.orchestrator import (
+        SchedulingUnsupported,
+        active_orchestrator,
+        unsupported_message,
+        zenml_schedule,
+    )
+
+    info = active_orchestrator()
+    if not info.schedulable:
+        print(unsupported_message(info, str(config_path)), file=sys.stderr)
+        return 2
+    try:
+        schedule = zenml_schedule(config.schedule)
+    except SchedulingUnsupported as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    run(config, enable_cache=enable_cache, schedule=schedule)
+    from datetime import datetime
+
+    upcoming = ", ".join(t.isoformat(sep=" ", timespec="minutes")
+                         for t in next_fire_times(config.schedule.cron, datetime.now(), 3))
+    print(f"Scheduled '{config.schedule.cron}' on {info.describe()}; next runs (local time): "
+          f"{upcoming}.\nSee it with `zenml pipeline schedule list`.")
+    return 0
 
 
 def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
@@ -121,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         from embedtune.review import cli as argilla_cli
 
         return argilla_cli.main(argv)
+    if argv and argv[0] == "schedule":
+        from embedtune.scheduling import cli as schedule_cli
+
+        return schedule_cli.main(argv[1:])
+    if argv and argv[0] == "models":
+        from embedtune import model_versions
+
+        return model_versions.main(argv[1:])
     args = parse_args(argv)
     logging.getLogger("embedtune").setLevel(logging.INFO)  # ZenML's handler prints it
     try:
@@ -143,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     except RegressionSetError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if config.schedule is not None and not args.run_now:
+        return register_schedule(config, args.config, enable_cache=not args.no_cache)
     try:
         run_response = run(config, enable_cache=not args.no_cache)
     except RuntimeError as exc:

@@ -393,14 +393,52 @@ class ArgillaConfig(_Strict):
 
 
 class ModelMetadata(_Strict):
-    """The ZenML Model this pipeline versions, with its model-card facts."""
+    """The ZenML Model this pipeline versions, with its model-card facts.
+
+    The base model and the data (corpus path, content fingerprint, dataset artifact versions) are
+    not repeated here: every run records them on its model version from the config it ran with.
+    """
 
     name: str = "embedtune-embedding-model"
     description: str = "Embedding model finetuned on synthetic queries for a document collection."
     license: str | None = None
-    limitations: str | None = None
+    audience: str | None = None
     use_cases: str | None = None
+    limitations: str | None = None
+    trade_offs: str | None = None
+    ethics: str | None = None
     tags: list[str] = []
+
+
+class ScheduleConfig(_Strict):
+    """When to rerun the pipeline (a cron expression), for retraining as the documents change.
+
+    On an orchestrator that can schedule (Kubernetes, Airflow, Vertex, SageMaker, Kubeflow...),
+    ``python run.py --config ...`` registers it as a ZenML ``Schedule``. ZenML's local orchestrator
+    cannot schedule: there, ``python run.py schedule crontab`` prints (or installs) a crontab line
+    and ``python run.py schedule loop`` runs a foreground scheduler. Unchanged inputs make a
+    scheduled rerun cheap, since every step is then cached.
+    """
+
+    cron: str = Field(
+        description="Five fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * 1' "
+        "for Mondays at 03:00. A sixth field of seconds is accepted by the foreground loop only."
+    )
+    name: str | None = Field(default=None, description="Schedule name shown by ZenML.")
+    catchup: bool = Field(
+        default=False,
+        description="Orchestrators that support it run the intervals missed while paused.",
+    )
+
+    @model_validator(mode="after")
+    def _valid_cron(self) -> "ScheduleConfig":
+        from embedtune.scheduling.cron import CronError, parse_cron
+
+        try:
+            parse_cron(self.cron)
+        except CronError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class RunConfig(_Strict):
@@ -417,6 +455,9 @@ class RunConfig(_Strict):
     model: ModelMetadata = ModelMetadata()
     argilla: ArgillaConfig | None = Field(
         default=None, description="Human review in Argilla; off unless this section is present."
+    )
+    schedule: ScheduleConfig | None = Field(
+        default=None, description="Rerun on a cron schedule; off unless this section is present."
     )
     output_dir: Path = Field(
         default=Path("outputs"), description="Where the finetuned model and report are exported."
