@@ -50,10 +50,12 @@ def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
 
     A rerun with unchanged inputs is fully cached and attaches to the same version, which keeps
     its metrics; a numbered version per run would leave every cached rerun as an empty version.
-    Changing the corpus or a setting gives a new version; the promotion gate's settings and the
-    schedule are left out, since they decide about a model or when to build it without changing it.
+    Changing the corpus or a setting gives a new version; the promotion gate's settings, the
+    schedule and where it runs (``execution``) are left out: they decide about a model, or when
+    and where to build it, without changing what is built.
     """
-    settings = config.model_dump(mode="json", exclude={"output_dir", "enable_cache", "model", "promotion", "schedule"})
+    unrelated = {"output_dir", "enable_cache", "model", "promotion", "schedule", "execution"}
+    settings = config.model_dump(mode="json", exclude=unrelated)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
 
@@ -84,7 +86,8 @@ def run(config: RunConfig, enable_cache: bool = True, schedule=None):
         ethics=meta.ethics,
         tags=meta.tags,
     )
-    options = {"model": model, "enable_cache": enable_cache and config.enable_cache}
+    options = {"model": model, "enable_cache": enable_cache and config.enable_cache,
+               **execution_options(config)}
     if schedule is not None:
         options["schedule"] = schedule
     run_response = embedding_finetuning.with_options(**options)(
@@ -97,6 +100,42 @@ def run(config: RunConfig, enable_cache: bool = True, schedule=None):
         model_name=meta.name, model_version=model.version,
     )
     return run_response
+
+
+def execution_options(config: RunConfig) -> dict:
+    """``execution:`` as ZenML ``with_options`` arguments: pipeline settings, and the training
+    step's step operator and settings (every other step stays on the orchestrator)."""
+    execution = config.execution
+    options: dict = {}
+    if execution.settings:
+        options["settings"] = dict(execution.settings)
+    training: dict = {}
+    if execution.training_step_operator:
+        training["step_operator"] = execution.training_step_operator
+    if execution.training_settings:
+        training["settings"] = dict(execution.training_settings)
+    if training:
+        options["steps"] = {"finetune_model": training}
+    return options
+
+
+def check_stack(config: RunConfig) -> str | None:
+    """Why the active ZenML stack cannot run ``config`` (``execution:``), or None if it can."""
+    from zenml.client import Client
+
+    stack = Client().active_stack
+    wanted = config.execution.stack
+    if wanted and stack.name != wanted:
+        return (f"This config is meant for the ZenML stack '{wanted}' (execution.stack) but "
+                f"'{stack.name}' is active. Switch with `zenml stack set {wanted}`, or remove "
+                "execution.stack to run on the active stack.")
+    operator = config.execution.training_step_operator
+    if operator and (stack.step_operator is None or stack.step_operator.name != operator):
+        has = f"step operator '{stack.step_operator.name}'" if stack.step_operator else "no step operator"
+        return (f"execution.training_step_operator is '{operator}' but the active stack "
+                f"'{stack.name}' has {has}. Add it with `zenml stack update {stack.name} -s "
+                f"{operator}`, or remove the setting to train on the orchestrator.")
+    return None
 
 
 def register_schedule(config: RunConfig, config_path: Path, enable_cache: bool) -> int:
@@ -203,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             load_qa_set(path)
     except RegressionSetError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    problem = check_stack(config)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if config.schedule is not None and not args.run_now:
         return register_schedule(config, args.config, enable_cache=not args.no_cache)

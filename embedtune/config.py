@@ -298,6 +298,12 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(default=0.01, ge=0)
     max_steps: int = Field(default=-1, description="If > 0, stop after this many steps.")
     seed: int = 42
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="Where the training step trains: `auto` takes a GPU when the step sees one "
+        "(e.g. on a GPU step operator, see execution.training_step_operator), else the CPU; "
+        "`cuda` fails instead of silently training on the CPU.",
+    )
     use_llm_negatives: bool = Field(
         default=False,
         description="Also train (chunk -> query) with the LLM's negative query as a hard negative, "
@@ -441,6 +447,37 @@ class ScheduleConfig(_Strict):
         return self
 
 
+class ExecutionConfig(_Strict):
+    """Where the pipeline runs: ZenML stack and step settings, passed through to ZenML.
+
+    The stack itself (orchestrator, artifact store, step operator, container registry) is
+    registered with ``zenml stack register``; a run config only names what it expects, so that a
+    GPU config started on a laptop stack fails at once instead of training on the CPU for hours.
+    ZenML validates the settings against the stack's flavors when the pipeline compiles.
+    """
+
+    stack: str | None = Field(
+        default=None,
+        description="Name of the ZenML stack this config is meant for; the run stops with a clear "
+        "message if another stack is active (`zenml stack set <name>` switches).",
+    )
+    training_step_operator: str | None = Field(
+        default=None,
+        description="ZenML step operator that runs the training step only (e.g. a GPU node); "
+        "every other step stays on the orchestrator.",
+    )
+    settings: dict[str, dict] = Field(
+        default_factory=dict,
+        description="Pipeline-level ZenML settings, e.g. {docker: {requirements: requirements.txt}, "
+        "'orchestrator.kubernetes': {...}}.",
+    )
+    training_settings: dict[str, dict] = Field(
+        default_factory=dict,
+        description="ZenML settings of the training step, e.g. {resources: {gpu_count: 1}, "
+        "'step_operator.kubernetes': {...}}.",
+    )
+
+
 class RunConfig(_Strict):
     """One run of the finetuning pipeline."""
 
@@ -459,6 +496,7 @@ class RunConfig(_Strict):
     schedule: ScheduleConfig | None = Field(
         default=None, description="Rerun on a cron schedule; off unless this section is present."
     )
+    execution: ExecutionConfig = ExecutionConfig()
     output_dir: Path = Field(
         default=Path("outputs"), description="Where the finetuned model and report are exported."
     )

@@ -136,7 +136,7 @@ def finetune(
             save_strategy="no",
             report_to="none",
             logging_steps=10,
-            use_cpu=True,
+            use_cpu=model.device.type == "cpu",  # the device the step loaded the model on
         )
         trainer = SentenceTransformerTrainer(
             model=model,

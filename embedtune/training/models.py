@@ -36,13 +36,27 @@ def resolve_model_path(spec: str) -> str:
     return str(path)
 
 
-def load_model(spec: str, max_seq_length: int) -> SentenceTransformer:
-    """Load a model on CPU with the configured sequence length.
+def training_device(setting: str) -> str:
+    """``training.device`` resolved on the machine the step runs on: ``cpu`` or ``cuda``."""
+    import torch
+
+    available = torch.cuda.is_available()
+    if setting == "cuda" and not available:
+        raise RuntimeError(
+            "training.device is 'cuda' but this step sees no GPU (torch.cuda.is_available() is "
+            "False). Check the step operator's GPU settings (execution.training_settings), or set "
+            "training.device to 'auto' to train on the CPU."
+        )
+    return "cuda" if setting in ("auto", "cuda") and available else "cpu"
+
+
+def load_model(spec: str, max_seq_length: int, device: str = "cpu") -> SentenceTransformer:
+    """Load a model (on CPU unless told otherwise) with the configured sequence length.
 
     The length is set explicitly because all-MiniLM-L6-v2 ships with 256 while its position
     embeddings allow 512; a chunk longer than the limit is silently truncated when encoded.
     """
-    model = SentenceTransformer(resolve_model_path(spec), device="cpu")
+    model = SentenceTransformer(resolve_model_path(spec), device=device)
     limit = getattr(model[0].auto_model.config, "max_position_embeddings", max_seq_length)
     if max_seq_length > limit:
         raise ValueError(

@@ -7,7 +7,7 @@ from zenml import ArtifactConfig, log_metadata, step
 import constants as C
 from embedtune.config import TrainingConfig
 from embedtune.training.finetune import finetune
-from embedtune.training.models import load_model
+from embedtune.training.models import load_model, training_device
 
 
 @step
@@ -17,8 +17,9 @@ def finetune_model(
     SentenceTransformer, ArtifactConfig(name=C.FINETUNED_MODEL_ARTIFACT, is_model_artifact=True)
 ]:
     """Finetune the base model on the train split's queries (MNRL, NO_DUPLICATES batches)."""
-    model = load_model(training.base_model, training.max_seq_length)
+    device = training_device(training.device)
+    model = load_model(training.base_model, training.max_seq_length, device=device)
     model.model_card_data.model_name = "Embedding model finetuned by embedtune"
     model, stats = finetune(model, train_queries.to_list(), training)
-    log_metadata({**stats, "base_model": training.base_model})
-    return model
+    log_metadata({**stats, "base_model": training.base_model, "device": device})
+    return model.to("cpu")  # stored, evaluated and served from CPU machines too

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
-from tests.generation.scripted_server import ScriptedServer, chat_completion, passage_of
+from tests.e2e.tiny_pipeline import scripted_answer, tiny_config
+from tests.generation.scripted_server import ScriptedServer
 from tests.scheduling.recording_orchestrator import RECORD_ENV
 
 pytestmark = pytest.mark.e2e
@@ -30,20 +31,9 @@ ZENML = str(Path(sys.executable).parent / "zenml")
 EVERY_5_SECONDS = "* * * * * */5"  # the sixth field is seconds (croniter's order)
 
 
-def answer(body):
-    """Questions made from the passage's own words: deterministic, and about the passage."""
-    words = passage_of(body).split()
-    content = json.dumps({
-        "questions": [f"What does the report say about {' '.join(words[2:7])}?",
-                      f"How is {' '.join(words[8:12])} described?"],
-        "unanswerable_question": "What will the share price be in 2040?",
-    })
-    return 200, chat_completion(content)
-
-
 @pytest.fixture(scope="module")
 def llm():
-    with ScriptedServer(answer) as server:
+    with ScriptedServer(scripted_answer) as server:
         yield server
 
 
@@ -51,20 +41,8 @@ def llm():
 def workspace(tmp_path_factory, llm):
     root = tmp_path_factory.mktemp("schedule")
     env = {**os.environ, "ZENML_CONFIG_PATH": str(root / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
-    config = {
-        "corpus": {"path": str(SAMPLE_CORPUS)},
-        "split": {"test_fraction": 0.25, "seed": 7},
-        "generation": {"backend": "openai_compatible", "base_url": llm.base_url, "model": "scripted",
-                       "queries_per_chunk": 2, "max_chunks": 3, "max_retries": 0,
-                       "cache_dir": str(root / "generation-cache")},
-        "curation": {"filtering": {"round_trip_top_k": None}},
-        "training": {"max_steps": 2, "batch_size": 4},
-        "evaluation": {"bm25": False, "bootstrap_samples": 200},
-        "promotion": {"min_improvement": -1.0},
-        "model": {"name": "scheduled-test-model"},
-        "schedule": {"cron": EVERY_5_SECONDS},
-        "output_dir": str(root / "outputs"),
-    }
+    config = {**tiny_config(root, llm.base_url, "scheduled-test-model"),
+              "schedule": {"cron": EVERY_5_SECONDS}}
     path = root / "scheduled.yaml"
     path.write_text(yaml.safe_dump(config))
     return {"root": root, "env": env, "config": config, "path": path}

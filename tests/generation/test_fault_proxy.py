@@ -82,3 +82,25 @@ def test_run_survives_every_fault_retries_visibly_and_loses_nothing(llama_server
     assert result.stats.retries >= len(SCRIPTED_FAULTS) + 3
     assert result.stats.requests == len(proxy.log)
     assert result.stats.failed_chunks == 1 and result.stats.output_tokens > 0
+
+
+def test_scale_out_vllm_config_runs_concurrently_against_a_served_llm_on_loopback(llama_server, tmp_path):
+    """configs/vllm.yaml's generation settings (vllm backend, 32 requests in flight) against a real
+    served model: here llama.cpp's OpenAI-compatible server stands in for `vllm serve`."""
+    from embedtune.config import load_config
+    from tests.conftest import PROJECT_ROOT
+
+    settings = load_config(PROJECT_ROOT / "configs" / "vllm.yaml").generation
+    assert settings.backend.value == "vllm" and settings.concurrency == 32
+    chunks = [{C.CHUNK_ID: f"c{i}", C.TEXT: text, C.DOCUMENT_ID: f"d{i}", C.SOURCE: "10-K"}
+              for i, text in enumerate(PASSAGES)]
+    with FaultProxy(llama_server, lambda body: None) as proxy:
+        config = settings.model_copy(update={
+            "base_url": proxy.base_url, "model": MODEL_ALIAS, "max_new_tokens": 200,
+            "cache_dir": tmp_path / "resume"})
+        result = generate_queries(chunks, config, "train")
+    assert result.stats.failed_chunks == 0
+    assert {r[C.CHUNK_ID] for r in result.queries} == {f"c{i}" for i in range(len(PASSAGES))}
+    # All five requests were sent at once (a served engine batches them), not one by one.
+    arrivals = sorted(e.arrived for e in proxy.log)
+    assert len(arrivals) == len(PASSAGES) and arrivals[-1] - arrivals[0] < 2.0
