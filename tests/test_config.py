@@ -4,7 +4,7 @@ import pytest
 
 from embedtune.config import Backend, ConfigError, RunConfig, load_config
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -70,3 +70,34 @@ def test_mining_window_must_be_a_real_range(tmp_path):
     path.write_text("corpus: {path: x}\ncuration: {hard_negatives: {range_min: 5, range_max: 5}}\n")
     with pytest.raises(ConfigError, match="range_min must be smaller than range_max"):
         load_config(path)
+
+
+def test_an_invalid_schedule_is_named_at_load(tmp_path):
+    path = write(tmp_path, "corpus: {path: .}\nschedule: {cron: '0 3 * *'}\n")
+    with pytest.raises(ConfigError, match=r"schedule: .*has 4 fields"):
+        load_config(path)
+
+
+def test_remote_config_maps_to_zenml_options():
+    import run
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "remote" / "kubernetes_gpu.yaml")
+    options = run.execution_options(config)
+    assert options["steps"] == {"finetune_model": {
+        "step_operator": "gpu", "settings": config.execution.training_settings}}
+    assert set(options["settings"]) == {"docker", "orchestrator.kubernetes"}
+    assert config.schedule.cron == "0 3 * * 1" and config.training.device == "cuda"
+    local = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    assert run.execution_options(local) == {}
+
+
+def test_where_and_when_a_model_is_built_do_not_change_its_version_name(tmp_path):
+    import run
+
+    base = {"corpus": {"path": "."}}
+    plain = RunConfig.model_validate(base)
+    moved = RunConfig.model_validate({**base, "schedule": {"cron": "0 3 * * 1"},
+                                      "execution": {"training_step_operator": "gpu"}})
+    retrained = RunConfig.model_validate({**base, "training": {"epochs": 5}})
+    assert run.model_version_name(plain, "abcdef12") == run.model_version_name(moved, "abcdef12")
+    assert run.model_version_name(plain, "abcdef12") != run.model_version_name(retrained, "abcdef12")
