@@ -17,6 +17,8 @@ import bm25s
 from embedtune.evaluation.retrieval import RetrievalResult, score_rankings
 
 logger = logging.getLogger(__name__)
+# bm25s logs "Building index from IDs objects" at INFO on every index; our own line says more.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def evaluate_bm25(

@@ -3,6 +3,7 @@ from typing import Annotated
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from zenml import ArtifactConfig, log_metadata, step
+from zenml.enums import ArtifactType
 
 import constants as C
 from embedtune.config import TrainingConfig
@@ -14,7 +15,7 @@ from embedtune.training.models import load_model, training_device
 def finetune_model(
     train_queries: Dataset, training: TrainingConfig
 ) -> Annotated[
-    SentenceTransformer, ArtifactConfig(name=C.FINETUNED_MODEL_ARTIFACT, is_model_artifact=True)
+    SentenceTransformer, ArtifactConfig(name=C.FINETUNED_MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)
 ]:
     """Finetune the base model on the train split's queries (MNRL, NO_DUPLICATES batches)."""
     device = training_device(training.device)
