@@ -25,10 +25,10 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
         documents, chunking=config.chunking, base_model=config.training.base_model
     )
     train_chunks, test_chunks = split_chunks(chunks, split=config.split)
-    train_queries, train_failures = generate_queries(
+    train_queries, train_failures, train_generation = generate_queries(
         train_chunks, generation=config.generation, split=C.TRAIN, id="generate_train_queries"
     )
-    test_queries, test_failures = generate_queries(
+    test_queries, test_failures, test_generation = generate_queries(
         test_chunks, generation=config.generation, split=C.TEST, id="generate_test_queries"
     )
     review = config.argilla
@@ -53,4 +53,4 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     decision = promote_model(
         evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion
     )
-    write_report(evaluation, decision)
+    write_report(evaluation, decision, train_generation, test_generation)

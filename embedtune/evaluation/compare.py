@@ -64,12 +64,16 @@ def compare(
     improved, worsened = rank_changes(
         queries, results[BASE].first_relevant_rank, results[candidate].first_relevant_rank
     )
+    scored = {label: r for label, r in results.items() if r.relevant_scores is not None}
     per_query = [
         {
             "query_id": qid,
             "query": text,
             "rank": {label: r.first_relevant_rank[i] for label, r in results.items()},
             "ndcg": {label: r.per_query[i][f"ndcg@{max(config.k_values)}"] for label, r in results.items()},
+            # Cosine of the relevant chunk and of the best wrong one (embedding models only).
+            "score": {label: {"relevant": r.relevant_scores[i], "best_wrong": r.best_wrong_scores[i]}
+                      for label, r in scored.items()},
         }
         for i, (qid, text) in enumerate(zip(query_ids, queries))
     ]
@@ -81,5 +85,6 @@ def compare(
         worsened=worsened,
         differences=differences,
         per_query=per_query,
+        k_max=max(config.k_values),
         context=dict(context or {}),
     )

@@ -3,11 +3,16 @@
 Queries are the held-out (test-split) generated queries; the corpus is every chunk, train and
 test, so a model must find the right chunk among all of them, as in production. The corpus is
 encoded once per model and reused for all queries.
+
+Besides the ranks, an embedding model's result keeps two cosine scores per query: the relevant
+chunk's and the best wrong chunk's. Their gap is what finetuning moves; ranks alone hide whether
+a model separates right from wrong by a hair or by a margin.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -26,6 +31,10 @@ class RetrievalResult:
     per_query: list[dict[str, float]]
     first_relevant_rank: list[int | None]  # 1-based rank of the relevant chunk in the top k_max
     seconds: float
+    # Embedding models only (BM25 scores are not cosines): per query, the cosine of the best
+    # relevant chunk and of the best chunk that is not relevant.
+    relevant_scores: list[float] | None = None
+    best_wrong_scores: list[float | None] | None = None
 
 
 def evaluate_retrieval(
@@ -53,14 +62,40 @@ def evaluate_retrieval(
         list(queries), batch_size=batch_size, convert_to_tensor=True,
         normalize_embeddings=True, show_progress_bar=False,
     )
-    top = torch.topk(encoded @ corpus.T, k=k_max, dim=1).indices.tolist()
+    similarity = encoded @ corpus.T
+    top = torch.topk(similarity, k=k_max, dim=1).indices.tolist()
     result = score_rankings(
         [[corpus_ids[i] for i in hits] for hits in top], relevant, k_values,
         time.monotonic() - started,
     )
+    position = {chunk_id: i for i, chunk_id in enumerate(corpus_ids)}
+    result.relevant_scores, result.best_wrong_scores = relevant_and_best_wrong_scores(
+        similarity, [[position[c] for c in rel if c in position] for rel in relevant]
+    )
     logger.info("Evaluated %s on %d queries over %d chunks in %.0fs.", label, len(queries),
                 len(corpus_ids), result.seconds)
     return result
+
+
+def relevant_and_best_wrong_scores(
+    similarity: torch.Tensor, relevant_columns: Sequence[Sequence[int]]
+) -> tuple[list[float], list[float | None]]:
+    """Per query (row of ``similarity``), the highest score among its relevant corpus columns and
+    the highest among all the others (None when every chunk is relevant).
+
+    The first is below the second exactly when a wrong chunk outranks every relevant one, so the
+    two distributions show how far apart a model holds right and wrong, not just who wins.
+    """
+    if similarity.shape[0] != len(relevant_columns):
+        raise ValueError("one list of relevant columns per query is needed")
+    if any(not columns for columns in relevant_columns):
+        raise ValueError("every query needs a relevant chunk in the corpus")
+    mask = torch.zeros_like(similarity, dtype=torch.bool)
+    for row, columns in enumerate(relevant_columns):
+        mask[row, list(columns)] = True
+    relevant = similarity.masked_fill(~mask, float("-inf")).max(dim=1).values.tolist()
+    wrong = similarity.masked_fill(mask, float("-inf")).max(dim=1).values.tolist()
+    return relevant, [None if math.isinf(w) else w for w in wrong]
 
 
 def score_rankings(

@@ -1,3 +1,4 @@
+from collections import Counter
 from typing import Annotated, Any
 
 from datasets import Dataset
@@ -49,6 +50,7 @@ def evaluate_models(
             "test_generation_failures": len(test_failures),
             "test_queries_generated": len(test_queries),
             "test_queries_filtered_out": len(dropped),
+            "test_queries_dropped": dict(Counter(d[C.FAILURE_REASON] for d in dropped)),
             "curation": {k: v for k, v in curation_report.items() if k != "dropped_examples"},
         },
     )

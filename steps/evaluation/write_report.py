@@ -9,11 +9,16 @@ from embedtune.evaluation.report import Comparison, html_report, markdown_table
 
 @step
 def write_report(
-    evaluation_result: dict[str, Any], promotion_decision: dict[str, Any]
+    evaluation_result: dict[str, Any],
+    promotion_decision: dict[str, Any],
+    train_generation: dict[str, Any],
+    test_generation: dict[str, Any],
 ) -> Tuple[Annotated[HTMLString, C.REPORT_ARTIFACT], Annotated[MarkdownString, C.SUMMARY_ARTIFACT]]:
-    """The HTML page shown in the dashboard and the Markdown summary, with the gate's decision."""
+    """The HTML page shown in the dashboard and the Markdown summary, with the gate's decision
+    and what generation produced on each split (counts, failures, costs)."""
     comparison = Comparison.from_dict(evaluation_result)
+    generation = [train_generation, test_generation]
     return (
-        HTMLString(html_report(comparison, promotion=promotion_decision)),
-        MarkdownString(markdown_table(comparison, promotion=promotion_decision)),
+        HTMLString(html_report(comparison, promotion=promotion_decision, generation=generation)),
+        MarkdownString(markdown_table(comparison, promotion=promotion_decision, generation=generation)),
     )

@@ -7,6 +7,7 @@ import constants as C
 from embedtune.config import GenerationConfig
 from embedtune.datasets import to_dataset
 from embedtune.generation.runner import generate_queries as run_generation
+from embedtune.generation.summary import split_summary
 
 QUERY_COLUMNS = [
     C.QUERY_ID, C.QUERY, C.CHUNK_ID, C.DOCUMENT_ID, C.SOURCE, C.POSITIVE, C.NEGATIVE_QUERY,
@@ -18,14 +19,18 @@ QUERY_COLUMNS = [
 def generate_queries(
     chunks: Dataset, generation: GenerationConfig, split: str
 ) -> Tuple[
-    Annotated[Dataset, C.QUERIES_ARTIFACT], Annotated[list[dict[str, Any]], "generation_failures"]
+    Annotated[Dataset, C.QUERIES_ARTIFACT],
+    Annotated[list[dict[str, Any]], "generation_failures"],
+    Annotated[dict[str, Any], "generation_summary"],
 ]:
-    """Synthetic queries (and a negative query) per chunk; failed chunks kept apart with reasons.
+    """Synthetic queries (and a negative query) per chunk; failed chunks kept apart with reasons;
+    the split's counts and the run's costs for the evaluation report.
 
     Failures are a plain list (stored as JSON): usually empty, and an empty HF Dataset cannot be
     read back by ``datasets.load_from_disk``.
     """
-    result = run_generation(chunks.to_list(), generation, split)
+    rows = chunks.to_list()
+    result = run_generation(rows, generation, split)
     log_metadata({"split": split, **result.stats.as_dict()})
     if not result.queries:
         raise RuntimeError(
@@ -33,4 +38,5 @@ def generate_queries(
             f"({len(result.failures)} failed; first reason: "
             f"{result.failures[0][C.FAILURE_REASON] if result.failures else 'none'})."
         )
-    return to_dataset(result.queries, QUERY_COLUMNS), result.failures
+    summary = split_summary(split, rows, result.queries, result.failures, result.stats)
+    return to_dataset(result.queries, QUERY_COLUMNS), result.failures, summary

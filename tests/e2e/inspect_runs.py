@@ -14,6 +14,7 @@ for run in runs:
     run = client.get_pipeline_run(run.id)
     report.append(
         {
+            "id": str(run.id),
             "status": str(run.status.value),
             "steps": {name: str(step.status.value) for name, step in run.steps.items()},
             "outputs": sorted(

@@ -1,17 +1,15 @@
 """The real thing, small: ZenML pipeline, embedded LLM on 2 chunks per split, a few training
-steps, evaluation, export; then an identical second run that must be fully cached."""
+steps, evaluation, export; then an identical second run that must be fully cached. The runs
+happen once per session in the ``workspace`` fixture (tests/e2e/conftest.py)."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from sentence_transformers import SentenceTransformer
 
-from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
+from tests.e2e.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -25,74 +23,14 @@ STEPS = {
 UNCACHED = {"promote_model", "write_report"}
 
 
-def run_cli(config_path: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "run.py", "--config", str(config_path)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200,
-    )
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "ZENML_CONFIG_PATH": str(root / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false"}
-    general = root / "general.json"  # a tiny out-of-domain set for the regression check
-    general.write_text(json.dumps({
-        "queries": {"g1": "How do plants make food from sunlight?", "g2": "Who wrote Hamlet?"},
-        "corpus": {"d1": "Photosynthesis turns light, water and CO2 into sugar in plants.",
-                   "d2": "Hamlet is a tragedy written by William Shakespeare.",
-                   "d3": "The Pacific is the largest ocean on Earth."},
-        "relevant_docs": {"g1": ["d1"], "g2": ["d2"]},
-    }))
-    config = {
-        "corpus": {"path": str(SAMPLE_CORPUS)},
-        "evaluation": {"regression_sets": [str(general)]},
-        "split": {"test_fraction": 0.25, "seed": 7},
-        "generation": {
-            "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
-            "cache_dir": str(root / "generation-cache"),  # no answers from earlier test runs
-            "domain_context": "Lyft's 2021 annual report (Form 10-K)",
-            # A resume cache of the test's own: the first run must really call the LLM.
-            "cache_dir": str(root / "generation-cache"),
-        },
-        "training": {"max_steps": 3, "batch_size": 4},
-        # 2 chunks and 3 steps cannot show a real gain: the gate must pass on any result here,
-        # so the test can follow promotion and the production comparison deterministically.
-        "promotion": {"min_improvement": -1.0},
-        # With 4 training queries the round trip could drop them all; it has unit tests.
-        "curation": {"filtering": {"round_trip_top_k": None}},
-        "model": {"name": "e2e-test-model", "license": "apache-2.0"},
-        "output_dir": str(root / "outputs"),
-    }
-    path = root / "e2e.yaml"
-    path.write_text(yaml.safe_dump(config))
-    first = run_cli(path, env)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-5000:]
-    second = run_cli(path, env)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-5000:]
-    # A different training seed: a new model version (generation and curation come from the
-    # cache), which the gate must compare against the first version, now in production.
-    config["training"]["seed"] = 8
-    config["output_dir"] = str(root / "outputs-third")
-    path.write_text(yaml.safe_dump(config))
-    third = run_cli(path, env)
-    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-5000:]
-    inspected = subprocess.run(
-        [sys.executable, "tests/e2e/inspect_runs.py", "embedding_finetuning", "e2e-test-model"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert inspected.returncode == 0, inspected.stderr[-3000:]
-    return {"root": root, "first": first, "second": second, "third": third,
-            "zenml": json.loads(inspected.stdout.strip().splitlines()[-1])}
-
-
 def test_first_run_completes_every_step_and_stores_the_artifacts(workspace):
     first_run = workspace["zenml"]["runs"][0]
     assert first_run["status"] == "completed"
     assert set(first_run["steps"]) == STEPS
     assert all(status == "completed" for status in first_run["steps"].values())
     assert {"documents", "chunks", "train_chunks", "test_chunks", "queries", "generation_failures",
-            "finetuned_model", "evaluation", "evaluation_report"} <= set(first_run["outputs"])
+            "generation_summary", "finetuned_model", "evaluation", "evaluation_report",
+            "evaluation_summary"} <= set(first_run["outputs"])
 
 
 def test_second_identical_run_is_cached_except_the_gate(workspace):

@@ -25,3 +25,7 @@ def test_same_queries_same_corpus_for_every_system_with_paired_intervals(base_mo
     assert set(comparison.differences) == {"finetuned_vs_base", "finetuned_vs_bm25"}
     assert [q["query_id"] for q in comparison.per_query] == ["q1", "q2", "q3"]
     assert set(comparison.per_query[0]["rank"]) == {BASE, FINETUNED, BM25}
+    # Cosine scores for the embedding models only (BM25 scores are not cosines), up to k = 3.
+    scores = comparison.per_query[0]["score"]
+    assert set(scores) == {BASE, FINETUNED} and scores[BASE] == scores[FINETUNED]
+    assert -1.0 <= scores[BASE]["best_wrong"] <= 1.0 and comparison.k_max == 3

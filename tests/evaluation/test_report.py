@@ -49,3 +49,77 @@ def test_every_system_gets_a_column_and_the_interval_and_decision_are_shown():
 def test_comparison_round_trips_through_its_artifact_dict():
     c = comparison()
     assert Comparison.from_dict(c.as_dict()) == c
+
+
+def full_comparison():
+    """Four queries with ranks and cosines per system, as ``compare`` records them."""
+    ranks = [{"base": 2, "finetuned": 1, "bm25": 1}, {"base": None, "finetuned": 3, "bm25": None},
+             {"base": 1, "finetuned": 1, "bm25": 4}, {"base": 5, "finetuned": 2, "bm25": None}]
+    # (relevant, best wrong) for base, finetuned: relevant > best wrong exactly at rank 1.
+    scores = [((0.50, 0.55), (0.70, 0.40)), ((0.31, 0.60), (0.52, 0.58)),
+              ((0.62, 0.41), (0.75, 0.35)), ((0.45, 0.56), (0.67, 0.71))]
+    per_query = [
+        {"query_id": f"q{i}", "query": f"query {i}", "rank": r, "ndcg": {},
+         "score": {"base": {"relevant": b[0], "best_wrong": b[1]},
+                   "finetuned": {"relevant": t[0], "best_wrong": t[1]}}}
+        for i, (r, (b, t)) in enumerate(zip(ranks, scores))
+    ]
+    metrics = {s: {"hit_rate@1": sum(q["rank"][s] == 1 for q in per_query) / 4, "ndcg@10": 0.5}
+               for s in ("base", "finetuned", "bm25")}
+    return Comparison(metrics=metrics, n_queries=4, n_corpus=20, per_query=per_query, k_max=5,
+                      context={"test_queries_dropped": {"too short (< 3 words)": 2}})
+
+
+GENERATION = [
+    {"split": "train", "documents": 3, "chunks": 12, "chunks_sent_to_llm": 12,
+     "chunks_with_queries": 11, "failed_chunks": 1, "unparsable_chunks": 1, "queries": 33,
+     "negative_queries": 11, "chunks_from_resume_cache": 0, "requests": 14, "retries": 2,
+     "output_tokens": 2100, "seconds": 80.5, "failure_reasons": {"not valid JSON": 1}},
+    {"split": "test", "documents": 1, "chunks": 4, "chunks_sent_to_llm": 4,
+     "chunks_with_queries": 4, "failed_chunks": 0, "unparsable_chunks": 0, "queries": 12,
+     "negative_queries": 4, "chunks_from_resume_cache": 4, "requests": 0, "retries": 0,
+     "output_tokens": 0, "seconds": 0.2, "failure_reasons": {}},
+]
+
+
+def test_report_charts_carry_the_hit_rate_curves_and_score_histograms():
+    import xml.etree.ElementTree as ET
+
+    page = html_report(full_comparison(), generation=GENERATION)
+    svgs = [ET.fromstring("<svg" + s[: s.index("</svg>") + 6]) for s in page.split("<svg")[1:]]
+    assert len(svgs) == 2
+    ns = "{http://www.w3.org/2000/svg}"
+    curves = {g.get("data-series"): [float(c.get("data-y")) for c in g.iter(f"{ns}circle")]
+              for g in svgs[0].iter(f"{ns}g") if g.get("class") == "series"}
+    # base ranks 2, None, 1, 5; finetuned 1, 3, 1, 2; bm25 1, None, 4, None
+    assert curves == {"base": [0.25, 0.5, 0.5, 0.5, 0.75], "finetuned": [0.5, 0.75, 1.0, 1.0, 1.0],
+                      "bm25": [0.25, 0.25, 0.25, 0.5, 0.5]}
+    assert curves["finetuned"][0] == full_comparison().metrics["finetuned"]["hit_rate@1"]
+    counts = {(p.get("data-panel"), h.get("data-name")): sum(int(r.get("data-count")) for r in h)
+              for p in svgs[1].iter(f"{ns}g") if p.get("class") == "panel"
+              for h in p if h.get("class") == "histogram"}
+    assert counts == {(m, k): 4 for m in ("base", "finetuned")
+                      for k in ("relevant chunk", "best wrong chunk")}
+    # mean margins: base (-0.05 - 0.29 + 0.21 - 0.11) / 4, finetuned (0.30 - 0.06 + 0.40 - 0.04) / 4
+    assert "<td>base</td><td>0.470</td><td>0.530</td><td>-0.060</td>" in page
+    assert "<td>finetuned</td><td>0.660</td><td>0.510</td><td>+0.150</td>" in page
+
+
+def test_report_is_self_contained_and_shows_the_data_behind_the_numbers():
+    page = html_report(full_comparison(), generation=GENERATION)
+    assert "<script" not in page and "src=" not in page and "href" not in page
+    assert "<tr><td>chunks sent to the LLM</td><td>12</td><td>4</td></tr>" in page
+    assert "<tr><td>failed chunks</td><td>1</td><td>0</td></tr>" in page
+    assert "<h4>Failed train chunks by reason</h4>" in page and "<td>not valid JSON</td><td>1</td>" in page
+    assert "<td>too short (&lt; 3 words)</td><td>2</td>" in page
+    summary = markdown_table(full_comparison(), generation=GENERATION)
+    assert "- mean cosine margin, relevant minus best wrong chunk: base -0.060, finetuned +0.150" in summary
+    assert ("- train data: 3 documents, 12 chunks, 12 sent to the LLM, 1 failed (not valid JSON: 1), "
+            "33 queries generated") in summary
+    assert "- test queries dropped by the rule filters: too short (< 3 words): 2" in summary
+
+
+def test_an_evaluation_stored_before_curves_and_scores_still_renders():
+    old = Comparison.from_dict({k: v for k, v in comparison().as_dict().items() if k != "k_max"})
+    page = html_report(old)
+    assert "<svg" not in page and "<td>0.600</td>" in page

@@ -1,4 +1,7 @@
-from embedtune.evaluation.retrieval import evaluate_retrieval
+import pytest
+import torch
+
+from embedtune.evaluation.retrieval import evaluate_retrieval, relevant_and_best_wrong_scores
 
 CORPUS = {
     "bikes": "Lyft operates bike-share systems in several cities, including Citi Bike in New York.",
@@ -24,3 +27,25 @@ def test_wrong_relevance_scores_zero_at_1(base_model):
         list(CORPUS.values()), [1],
     )
     assert result.metrics["hit_rate@1"] == 0.0
+
+
+def test_relevant_and_best_wrong_scores_by_hand():
+    similarity = torch.tensor([[0.9, 0.2, 0.5], [0.1, 0.7, 0.3], [0.4, 0.6, 0.8]])
+    relevant, wrong = relevant_and_best_wrong_scores(similarity, [[0], [0, 2], [0, 1, 2]])
+    assert relevant == pytest.approx([0.9, 0.3, 0.8])
+    assert wrong[:2] == pytest.approx([0.5, 0.7])
+    assert wrong[2] is None  # every chunk relevant: nothing wrong to compare with
+    with pytest.raises(ValueError, match="relevant chunk"):
+        relevant_and_best_wrong_scores(similarity, [[0], [], [1]])
+
+
+def test_recorded_scores_are_the_cosines_and_order_like_the_ranks(base_model):
+    queries = ["What does the Lyft Pink membership offer?", "How did the pandemic affect revenue?"]
+    result = evaluate_retrieval(base_model, queries, [{"pink"}, {"insurance"}], list(CORPUS),
+                                list(CORPUS.values()), [1, 3])
+    query = base_model.encode(queries[0], normalize_embeddings=True)
+    pink = base_model.encode(CORPUS["pink"], normalize_embeddings=True)
+    assert result.relevant_scores[0] == pytest.approx(float(query @ pink), abs=1e-4)
+    # Ranked first exactly when the relevant chunk outscores every wrong one.
+    assert result.first_relevant_rank[0] == 1 and result.relevant_scores[0] > result.best_wrong_scores[0]
+    assert result.first_relevant_rank[1] != 1 and result.relevant_scores[1] < result.best_wrong_scores[1]

@@ -8,48 +8,23 @@ The screenshot goes to ``outputs/test-artifacts/argilla-ui.png`` (gitignored), o
 from __future__ import annotations
 
 import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser import start_chromium, wait_for
 from tests.conftest import PROJECT_ROOT
 from tests.review.test_round_trip import make_rows
 
 SCREENSHOT = Path(os.environ.get("EMBEDTUNE_UI_SCREENSHOT")
                   or PROJECT_ROOT / "outputs" / "test-artifacts" / "argilla-ui.png")
-CHROMIUM_FLAGS = (
-    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-    "--disable-background-networking --disable-component-update --disable-sync --window-size=1400,1000"
-).split()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.fail("Debian chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
-        options.add_argument(flag)
-    options.binary_location = chromium
-    session = webdriver.Chrome(service=Service(driver), options=options)
+    session = start_chromium(tmp_path_factory.mktemp("chromium"))
     yield session
     session.quit()
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_sign_in_and_see_the_pushed_records(browser, argilla_server, argilla_client, base_model):
