@@ -14,7 +14,6 @@ YAML, and are handed to the client as ``SecretStr`` so they are not printed in r
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -23,6 +22,7 @@ from pydantic import SecretStr
 
 from embedtune.config import Backend, GenerationConfig
 from embedtune.generation.prompts import response_format
+from embedtune.secrets import read_api_key
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed-for-local-servers"
 DEFAULT_VLLM_URL = "http://localhost:8000/v1"
@@ -35,25 +35,10 @@ class BackendError(RuntimeError):
 
 def resolve_api_key(config: GenerationConfig) -> SecretStr | None:
     """Return the API key from the ZenML secret or environment variable named in the config."""
-    if config.zenml_secret:
-        from zenml.client import Client
-
-        secret = Client().get_secret(config.zenml_secret)
-        if "api_key" not in secret.secret_values:
-            raise BackendError(
-                f"ZenML secret '{config.zenml_secret}' has no 'api_key' value. Create it with: "
-                f"zenml secret create {config.zenml_secret} --api_key=<key>"
-            )
-        return SecretStr(secret.secret_values["api_key"])
-    if config.api_key_env:
-        value = os.environ.get(config.api_key_env)
-        if not value:
-            raise BackendError(
-                f"generation.api_key_env names ${config.api_key_env}, which is not set. Export it "
-                "before running (the key is never read from the YAML)."
-            )
-        return SecretStr(value)
-    return None
+    return read_api_key(
+        "generation", zenml_secret=config.zenml_secret, env_var=config.api_key_env,
+        error=BackendError,
+    )
 
 
 def _generation_kwargs(config: GenerationConfig) -> dict[str, Any]:

@@ -7,11 +7,11 @@ key came from, never the key.
 
 from __future__ import annotations
 
-import os
 
 from pydantic import SecretStr
 
 from embedtune.config import ArgillaConfig
+from embedtune.secrets import read_api_key
 
 RERUN_HINT = (
     "The generated queries are already saved as ZenML artifacts: after the fix, rerun the same "
@@ -30,30 +30,20 @@ def _key_source(config: ArgillaConfig) -> str:
 
 
 def resolve_api_key(config: ArgillaConfig) -> SecretStr:
-    if config.zenml_secret:
-        from zenml.client import Client
-
-        try:
-            secret = Client().get_secret(config.zenml_secret)
-        except KeyError as exc:
-            raise ArgillaReviewError(
-                f"ZenML secret '{config.zenml_secret}' (argilla.zenml_secret) does not exist. Create "
-                f"it with: zenml secret create {config.zenml_secret} --api_key=<key>"
-            ) from exc
-        if "api_key" not in secret.secret_values:
-            raise ArgillaReviewError(
-                f"ZenML secret '{config.zenml_secret}' has no 'api_key' value. Create it with: "
-                f"zenml secret create {config.zenml_secret} --api_key=<key>"
-            )
-        return SecretStr(secret.secret_values["api_key"])
-    value = os.environ.get(config.api_key_env or "")
-    if not value:
+    """The Argilla key from ``argilla.zenml_secret`` or ``$argilla.api_key_env``."""
+    hint = (
+        "(`python run.py argilla-up` prints the key of the local server; or set "
+        f"argilla.zenml_secret.) {RERUN_HINT}"
+    )
+    key = read_api_key(
+        "argilla", zenml_secret=config.zenml_secret, env_var=config.api_key_env,
+        error=ArgillaReviewError, hint=hint,
+    )
+    if key is None:
         raise ArgillaReviewError(
-            f"No Argilla API key: argilla.api_key_env names ${config.api_key_env}, which is not set. "
-            "Export it (`python run.py argilla-up` prints the key of the local server) or set "
-            f"argilla.zenml_secret. {RERUN_HINT}"
+            f"No Argilla API key: set argilla.api_key_env or argilla.zenml_secret. {hint}"
         )
-    return SecretStr(value)
+    return key
 
 
 def connect(config: ArgillaConfig):

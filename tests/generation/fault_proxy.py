@@ -20,8 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
+
+from tests.generation.loopback import LoopbackServer, passage_of, send_json
 
 
 @dataclass
@@ -32,7 +34,7 @@ class ProxyLogEntry:
     status: int
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     def __init__(self, upstream_base: str, choose_fault: Callable[[dict], str | None],
                  retry_after_s: int = 1, hold_s: float = 10.0):
         self.log: list[ProxyLogEntry] = []
@@ -48,7 +50,7 @@ class FaultProxy:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 body = json.loads(raw)
                 arrived = time.monotonic()
-                passage = body["messages"][-1]["content"].split("Passage:\n", 1)[-1]
+                passage = passage_of(body)
                 with lock:
                     fault = choose_fault(body)
                 status, data, headers = 200, b"", {}
@@ -74,16 +76,7 @@ class FaultProxy:
                         data = json.dumps(answer).encode()
                 with lock:
                     outer.log.append(ProxyLogEntry(arrived, passage, fault, status))
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send_json(self, status, data, headers)
 
             def _forward(self, raw: bytes) -> tuple[int, bytes]:
                 request = urllib.request.Request(
@@ -102,18 +95,4 @@ class FaultProxy:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> "FaultProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable, Union
+
+from tests.generation.loopback import LoopbackServer, passage_of, send_json
 
 Body = Union[dict, bytes]
 
@@ -26,12 +28,7 @@ def chat_completion(content: str) -> dict:
     }
 
 
-def passage_of(body: dict) -> str:
-    """The chunk text of a generation request (the prompt ends with it)."""
-    return body["messages"][-1]["content"].split("Passage:\n", 1)[1]
-
-
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     """``respond(request_json)`` returns ``(status, body)`` or ``(status, body, headers)``; a
     ``bytes`` body is sent as is (to send malformed JSON)."""
 
@@ -62,32 +59,12 @@ class ScriptedServer:
                         outer.in_flight -= 1
                 headers = rest[0] if rest else {}
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, data, headers)
 
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        super().__init__(Handler)
 
     def passages(self) -> list[str]:
         return [passage_of(body) for body in self.requests]
-
-    def __enter__(self) -> "ScriptedServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
