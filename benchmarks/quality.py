@@ -36,7 +36,7 @@ from embedtune.config import EvaluationConfig  # noqa: E402
 from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems  # noqa: E402
 from embedtune.evaluation.report import markdown_table  # noqa: E402
 from embedtune.generation.runner import generate_queries  # noqa: E402
-from embedtune.training.finetune import finetune  # noqa: E402
+from embedtune.training.finetune import finetune, interpolate_weights  # noqa: E402
 from embedtune.training.models import embedder, load_model  # noqa: E402
 
 K_VALUES = [1, 5, 10]
@@ -68,6 +68,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--round-trip-k", type=int, help="0 disables the round-trip filter")
     p.add_argument("--no-filter", action="store_true", help="no rule or round-trip filters")
     p.add_argument("--sentence-pairs", action=argparse.BooleanOptionalAction)
+    p.add_argument("--reference-queries", action="store_true",
+                   help="train on the gpt-3.5 questions of the first half (qa_dataset.json) "
+                   "instead of the LLM's: what the same recipe makes of gpt-3.5's data")
+    p.add_argument("--base-weight", type=float, nargs="+",
+                   help="training.base_weight (WiSE-FT); several values train once and evaluate "
+                   "each mix, one result row per value")
     return p.parse_args()
 
 
@@ -127,6 +133,18 @@ def load_generated(args: argparse.Namespace, generation: GenerationConfig,
     return generated
 
 
+def reference_queries(qa: dict, corpus: dict[str, str], train_ids: list[str]) -> dict:
+    """The dataset's own (gpt-3.5) questions about the train chunks, as rows like the LLM's."""
+    train = set(train_ids)
+    rows = [
+        {C.QUERY_ID: qid, C.QUERY: text, C.CHUNK_ID: qa["relevant_docs"][qid][0],
+         C.DOCUMENT_ID: qa["relevant_docs"][qid][0], C.SOURCE: "corpus.json",
+         C.POSITIVE: corpus[qa["relevant_docs"][qid][0]], C.NEGATIVE_QUERY: "", C.SPLIT: "train"}
+        for qid, text in qa["queries"].items() if qa["relevant_docs"][qid][0] in train
+    ]
+    return {"queries": rows, "failures": [], "stats": {}, "wall_seconds": 0.0}
+
+
 def main() -> None:
     started_all = time.monotonic()
     args = parse_args()
@@ -137,7 +155,8 @@ def main() -> None:
     ids = list(corpus)
     train_ids, test_ids = ids[: len(ids) // 2], set(ids[len(ids) // 2 :])
     generation, curation, training = settings_from(args)
-    generated = load_generated(args, generation, corpus, train_ids)
+    generated = (reference_queries(qa, corpus, train_ids) if args.reference_queries
+                 else load_generated(args, generation, corpus, train_ids))
 
     test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in test_ids]
     texts = [t for _, t in test]
@@ -152,37 +171,48 @@ def main() -> None:
     curated = curate(generated["queries"], train_ids, [corpus[i] for i in train_ids],
                      curation, embedder(base))
     curation_seconds = time.monotonic() - started
-    tuned, train_stats = finetune(base, curated.rows, training)
-    results.update(evaluate_systems(texts, relevant, ids, corpus_texts, {FINETUNED: tuned},
-                                    evaluation.model_copy(update={"bm25": False})))
-    comparison = compare([qid for qid, _ in test], texts, results, len(ids), evaluation)
-    print("\n" + markdown_table(comparison))
+    base_weights = args.base_weight or [training.base_weight]
+    base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    tuned, train_stats = finetune(base, curated.rows, training.model_copy(update={"base_weight": 0.0}))
+    tuned_state = {k: v.detach().clone() for k, v in tuned.state_dict().items()}
     settings = {
-        "label": args.label,
         "train_chunks": len(train_ids),
         "generated_queries": len(generated["queries"]),
         "failed_chunks": len(generated["failures"]),
         "curation": curated.report,
         "curation_seconds": round(curation_seconds, 1),
         "generation_seconds": round(generated["wall_seconds"], 1),
-        # generation (as measured when the cache was filled) + this run's curation, training
-        # and evaluation: the whole quality recipe's cost on this machine.
-        "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - started_all, 1),
         "config": str(args.config),
         "overrides": {k: v for k, v in vars(args).items()
                       if v not in (None, False) and k not in {"data", "work_dir", "config", "label"}},
-        "training": training.model_dump(mode="json"),
         "curation_config": curation.model_dump(mode="json"),
         **{k: round(v, 4) for k, v in train_stats.items()},
     }
-    print("Settings: " + json.dumps(settings))
-    record = {
-        "metrics": comparison.metrics,
-        "differences": {k: v["ndcg@10"] for k, v in comparison.differences.items()},
-        "settings": settings,
-    }
-    with (args.work_dir / "results.jsonl").open("a") as out:
-        out.write(json.dumps(record) + "\n")
+    for base_weight in base_weights:
+        tuned.load_state_dict(tuned_state)
+        interpolate_weights(tuned, base_state, base_weight)
+        finetuned = evaluate_systems(texts, relevant, ids, corpus_texts, {FINETUNED: tuned},
+                                     evaluation.model_copy(update={"bm25": False}))
+        comparison = compare([qid for qid, _ in test], texts, {**results, **finetuned}, len(ids),
+                             evaluation)
+        label = args.label if len(base_weights) == 1 else f"{args.label}-bw{base_weight:g}"
+        print(f"\n{label}\n" + markdown_table(comparison))
+        row = {
+            **settings,
+            "label": label,
+            "training": training.model_copy(update={"base_weight": base_weight}).model_dump(mode="json"),
+            # generation (as measured when the cache was filled) + this run's curation, training
+            # and evaluation: the whole quality recipe's cost on this machine.
+            "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - started_all, 1),
+        }
+        print("Settings: " + json.dumps(row))
+        record = {
+            "metrics": comparison.metrics,
+            "differences": {k: v["ndcg@10"] for k, v in comparison.differences.items()},
+            "settings": row,
+        }
+        with (args.work_dir / "results.jsonl").open("a") as out:
+            out.write(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":

@@ -304,6 +304,13 @@ class TrainingConfig(_Strict):
         "(e.g. on a GPU step operator, see execution.training_step_operator), else the CPU; "
         "`cuda` fails instead of silently training on the CPU.",
     )
+    base_weight: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="After training, average the weights: base_weight x base + (1 - base_weight) "
+        "x finetuned (WiSE-FT). With little synthetic data this keeps part of what the base "
+        "model knew and often retrieves better on text it was not trained on; 0 keeps the "
+        "finetuned weights as they are.",
+    )
     use_llm_negatives: bool = Field(
         default=False,
         description="Also train (chunk -> query) with the LLM's negative query as a hard negative, "

@@ -8,6 +8,10 @@ relevant to the base model but are not: they teach the fine distinctions in-batc
 mostly easy, never do. ``cached_mnrl`` (GradCache) gives large batches in the memory of a small
 one, which matters on CPU machines.
 
+``base_weight`` averages the trained weights with the base model's (WiSE-FT, Wortsman et al.
+2022): a few hundred synthetic queries move the model toward their own style and topics, and
+the average keeps part of the general retrieval skill that plain finetuning wears away.
+
 With ``use_llm_negatives`` a second dataset trains the (chunk -> query) direction with the LLM's
 negative query as the hard negative, where curation judged it safe; it is off by default because
 small LLMs often write "negatives" that the chunk does answer.
@@ -20,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
 from datasets import Dataset
 from sentence_transformers import (
     SentenceTransformer,
@@ -106,10 +111,34 @@ def build_loss(model: SentenceTransformer, config: TrainingConfig):
     return loss
 
 
+def interpolate_weights(
+    model: SentenceTransformer, base_state: dict[str, torch.Tensor], base_weight: float
+) -> None:
+    """Set every floating-point weight of ``model`` to ``base_weight * base + (1 - base_weight) * own``.
+
+    ``base_state`` is the state dict the model had before training; both must have the same
+    architecture, which holds because training changes values, never shapes.
+    """
+    if not 0 <= base_weight <= 1:
+        raise ValueError(f"base_weight must be within [0, 1], got {base_weight}.")
+    state = model.state_dict()
+    missing = sorted(set(state) ^ set(base_state))
+    if missing:
+        raise ValueError(f"Base and finetuned weights differ in their tensors: {missing[:5]}.")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            if tensor.is_floating_point():
+                tensor.lerp_(base_state[name].to(tensor.device, tensor.dtype), base_weight)
+
+
 def finetune(
     model: SentenceTransformer, query_rows: Sequence[dict[str, Any]], config: TrainingConfig
 ) -> tuple[SentenceTransformer, dict[str, float]]:
     """Train ``model`` in place on the curated queries; return it and the training stats."""
+    base_state = (
+        {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if config.base_weight > 0 else None
+    )
     datasets = training_datasets(query_rows, config.use_llm_negatives)
     n_pairs = sum(len(d) for d in datasets.values())
     batch_size = min(config.batch_size, min(len(d) for d in datasets.values()))
@@ -148,6 +177,8 @@ def finetune(
             output = trainer.train()
         finally:
             model.max_seq_length = full_length
+    if base_state is not None:
+        interpolate_weights(model, base_state, config.base_weight)
     stats = {
         "train_pairs": float(n_pairs),
         "train_hard_negatives": float(len(datasets[QUERY_TO_CHUNK].column_names) - 2),

