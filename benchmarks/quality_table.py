@@ -1,5 +1,7 @@
 """Print the ablation table of ``benchmarks/quality.py`` runs (``<work-dir>/results.jsonl``).
 
+One row per label, from its latest run, in the order labels first appeared.
+
     python benchmarks/quality_table.py outputs/quality/results.jsonl
 """
 
@@ -22,7 +24,8 @@ def main(path: Path) -> None:
     print("| base all-MiniLM-L6-v2 (512) | - | " + " | ".join(f"{base[m]:.3f}" for m in METRICS) + " | | |")
     if bm25:
         print("| BM25 (bm25s) | - | " + " | ".join(f"{bm25[m]:.3f}" for m in METRICS) + " | | |")
-    for r in records:
+    latest = {r["settings"]["label"]: r for r in records}  # a rerun of a label replaces it
+    for r in latest.values():
         s, tuned = r["settings"], r["metrics"]["finetuned"]
         d = r["differences"]["finetuned_vs_base"] if "differences" in r else r["ndcg@10_difference"]
         kept = s["curation"].get("kept_queries", "?")

@@ -117,10 +117,11 @@ def interpolate_weights(
     """Set every floating-point weight of ``model`` to ``base_weight * base + (1 - base_weight) * own``.
 
     ``base_state`` is the state dict the model had before training; both must have the same
-    architecture, which holds because training changes values, never shapes.
+    architecture, which holds because training changes values, never shapes. A negative
+    ``base_weight`` extrapolates: it moves the weights further along the training direction.
     """
-    if not 0 <= base_weight <= 1:
-        raise ValueError(f"base_weight must be within [0, 1], got {base_weight}.")
+    if not -1 <= base_weight <= 1:
+        raise ValueError(f"base_weight must be within [-1, 1], got {base_weight}.")
     state = model.state_dict()
     missing = sorted(set(state) ^ set(base_state))
     if missing:
