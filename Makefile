@@ -9,7 +9,7 @@ VENV ?= .venv
 CONFIG ?= configs/default.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast clean argilla-server system-deps
+.PHONY: install run test test-fast clean argilla-server system-deps native-llm
 
 $(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ system-deps:
 # under ~/.cache/embedtune/ (EMBEDTUNE_ARGILLA_VENV overrides); `run.py argilla-up` does the same.
 argilla-server: $(BIN)/.installed
 	$(BIN)/python -c "from embedtune.review.local_server import default_venv, ensure_server_venv; ensure_server_venv(default_venv())"
+
+# Optional: rebuild the embedded LLM runtime (xllamacpp, same version) for this machine's CPU
+# (AVX-512/VNNI where it has them; the PyPI wheel targets AVX2). Needs cmake and a C++ compiler;
+# ~7 min on 2 cores. LLGuidance (Rust, crates.io) and BoringSSL are left out; JSON-schema output
+# then goes through llama.cpp's own grammar. Measured in benchmarks/README.md (P2).
+native-llm: install
+	NPROC=$$(nproc) CMAKE_ARGS="-DLLAMA_LLGUIDANCE=OFF -DLLAMA_BUILD_BORINGSSL=OFF" \
+	  $(BIN)/pip install --force-reinstall --no-deps --no-binary xllamacpp \
+	  "$$(grep '^xllamacpp==' requirements.txt)"
 
 run: install
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python run.py --config $(CONFIG)

@@ -1,7 +1,7 @@
 """P2: seconds per chunk of the embedded LLM (3 questions + a negative per chunk) on this machine.
 
 Runs the project's real generation path (``generate_queries`` with the embedded backend: the
-GGUF served by xllamacpp on loopback, distilabel's client, JSON-schema output) over the first
+GGUF served by xllamacpp on loopback, distilabel's client, JSON-schema or compact-grammar output) over the first
 ``--chunks`` chunks of the Lyft 10-K that have at least ``--min-words`` words, each shown to the
 LLM cut to ``--max-chunk-words`` words (the chunk budget). The resume cache is off, so every chunk
 is really generated. Server start-up is excluded (it is paid once per run); one warm-up chunk
@@ -36,6 +36,8 @@ def main() -> None:
                         help="default: generation.max_chunk_tokens's default")
     parser.add_argument("--parallel-slots", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--structured-output", default="json_schema",
+                        help="generation.structured_output (gbnf: compact JSON grammar)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -47,6 +49,7 @@ def main() -> None:
     if args.parallel_slots:
         embedded["parallel_slots"] = args.parallel_slots
     overrides = {"max_chunk_tokens": args.max_chunk_words} if args.max_chunk_words else {}
+    overrides["structured_output"] = args.structured_output
     config = GenerationConfig(resume=False, domain_context="Lyft's 2021 annual report (Form 10-K)",
                               embedded=EmbeddedLLMConfig(**embedded), **overrides)
 
@@ -60,7 +63,7 @@ def main() -> None:
           f"output tokens per chunk; {s.output_tokens / s.seconds:.1f} output tokens/s, "
           f"{(s.input_tokens + s.output_tokens) / s.seconds:.1f} tokens/s in+out; "
           f"{s.failed_chunks} failed; parallel slots {config.embedded.parallel_slots}, "
-          f"chunk budget {config.max_chunk_tokens} words")
+          f"chunk budget {config.max_chunk_tokens} words, {config.structured_output}")
 
 
 if __name__ == "__main__":

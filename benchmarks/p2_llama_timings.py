@@ -7,6 +7,7 @@ seconds per chunk, new prompt tokens, reused prefix tokens (``cache_n``), prompt
 tokens/s, and one raw answer. One warm-up chunk runs first.
 
     python benchmarks/p2_llama_timings.py '{"n": 4, "parallel": 1, "words": 300}'
+    python benchmarks/p2_llama_timings.py '{"n": 4, "words": 300, "compact": true}'
     python benchmarks/p2_llama_timings.py '{"n": 4, "words": 300, "spec": true,
                                             "spec_params": {"size_n": 4, "size_m": 16}}'
 """
@@ -22,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import xllamacpp as xlc  # noqa: E402
 
 from embedtune.generation.embedded_model import ensure_embedded_gguf  # noqa: E402
-from embedtune.generation.prompts import build_messages, response_format  # noqa: E402
+from embedtune.generation.prompts import build_messages, compact_json_grammar, response_format  # noqa: E402
 
 cfg = json.loads(sys.argv[1])
 n = cfg.get("n", 6); par = cfg.get("parallel", 1); words = cfg.get("words", 300)
 p = xlc.CommonParams()
-p.model.path = str(ensure_embedded_gguf()); p.model_alias = "m"
+p.model.path = cfg.get("model") or str(ensure_embedded_gguf()); p.model_alias = "m"
 p.n_ctx = 4096 * par; p.n_parallel = par
 p.cpuparams.n_threads = 2; p.cpuparams_batch.n_threads = 2
 p.cache_prompt = True; p.hostnames = ["127.0.0.1"]; p.port = 0
@@ -43,6 +44,8 @@ def ask(chunk):
     msgs = build_messages(chunk, n_queries=3, domain_context="Lyft's 2021 annual report (Form 10-K)", max_chunk_words=words)
     body = {"model": "m", "messages": msgs, "max_tokens": 320, "temperature": 0.0,
             "response_format": response_format("json_schema", 3)}
+    if cfg.get("compact"):  # llama.cpp GBNF without optional whitespace instead of the schema
+        body.pop("response_format"); body["grammar"] = compact_json_grammar(3)
     body.update(cfg.get("extra", {}))
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     t = time.monotonic()

@@ -117,10 +117,12 @@ class GenerationConfig(_Strict):
     extra_instructions: str = Field(
         default="", description="Appended to the prompt (e.g. 'Ask as a financial analyst')."
     )
-    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+    structured_output: Literal["json_schema", "gbnf", "json_object", "none"] = Field(
         default="json_schema",
-        description="How to constrain the LLM's output; use json_object/none for servers without "
-        "JSON-schema support (the output is parsed and validated either way).",
+        description="How to constrain the LLM's output. `gbnf`: a llama.cpp grammar for compact "
+        "JSON (no indentation tokens; the embedded backend and llama.cpp servers only); "
+        "json_object/none for servers without JSON-schema support (the output is parsed and "
+        "validated either way).",
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_new_tokens: int = Field(default=320, ge=16)
@@ -187,6 +189,11 @@ class GenerationConfig(_Strict):
             raise ValueError(f"generation.model is required for backend '{self.backend.value}'")
         if self.backend is Backend.openai_compatible and not self.base_url:
             raise ValueError("generation.base_url is required for backend 'openai_compatible'")
+        if self.structured_output == "gbnf" and self.backend in (Backend.ollama, Backend.vllm):
+            raise ValueError(
+                f"generation.structured_output 'gbnf' is a llama.cpp grammar; backend "
+                f"'{self.backend.value}' does not take it. Use json_schema or json_object."
+            )
         return self
 
 

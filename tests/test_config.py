@@ -51,6 +51,15 @@ def test_served_backend_needs_a_model(tmp_path):
         load_config(path)
 
 
+def test_llama_cpp_grammar_is_refused_for_servers_that_do_not_take_it(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\n"
+                           "generation: {backend: ollama, model: m, structured_output: gbnf}\n")
+    with pytest.raises(ConfigError, match="'gbnf' is a llama.cpp grammar; backend 'ollama'"):
+        load_config(path)
+    ok = write(tmp_path, "corpus: {path: x}\ngeneration: {structured_output: gbnf}\n")
+    assert load_config(ok).generation.structured_output == "gbnf"
+
+
 def test_missing_and_invalid_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")

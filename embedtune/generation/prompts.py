@@ -77,6 +77,23 @@ def output_schema(n_queries: int) -> dict[str, Any]:
     }
 
 
+def compact_json_grammar(n_queries: int) -> str:
+    """llama.cpp GBNF for the answer of ``output_schema`` with no whitespace between tokens.
+
+    llama.cpp's JSON-schema grammar allows newlines and indentation, and small models use them
+    (~10 output tokens per answer). This grammar accepts exactly one layout, the compact one,
+    so every sampled token carries content. The result parses as the same JSON.
+    """
+    if n_queries < 1:
+        raise ValueError("n_queries must be at least 1.")
+    questions = ' "," '.join(["string"] * n_queries)
+    return "\n".join([
+        f'root ::= "{{\\"{QUESTIONS_KEY}\\":[" {questions} "],\\"{NEGATIVE_KEY}\\":" string "}}"',
+        'string ::= "\\"" char+ "\\""',
+        'char ::= [^"\\\\\\x00-\\x1f] | "\\\\" ["\\\\/bfnrt]',
+    ])
+
+
 def response_format(mode: str, n_queries: int) -> dict[str, Any] | None:
     """OpenAI-style ``response_format`` for the configured structured-output mode.
 

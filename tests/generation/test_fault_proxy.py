@@ -104,3 +104,27 @@ def test_scale_out_vllm_config_runs_concurrently_against_a_served_llm_on_loopbac
     # All five requests were sent at once (a served engine batches them), not one by one.
     arrivals = sorted(e.arrived for e in proxy.log)
     assert len(arrivals) == len(PASSAGES) and arrivals[-1] - arrivals[0] < 2.0
+
+
+def test_compact_grammar_is_obeyed_by_the_real_llama_cpp_server(llama_server, tmp_path):
+    """structured_output: gbnf through the project's client: llama.cpp applies the grammar (the
+    raw answer has no layout whitespace) and the rows parse like json_schema's."""
+    import urllib.request
+
+    from embedtune.generation.prompts import build_messages, compact_json_grammar
+
+    body = {"model": MODEL_ALIAS, "max_tokens": 200, "temperature": 0.0,
+            "messages": build_messages(PASSAGES[1], n_queries=3, domain_context="Lyft's 10-K"),
+            "grammar": compact_json_grammar(3)}
+    request = urllib.request.Request(llama_server + "/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    content = json.loads(urllib.request.urlopen(request, timeout=120).read())["choices"][0]["message"]["content"]
+    assert content.startswith('{"questions":["') and "\n" not in content, content
+    assert len(json.loads(content)["questions"]) == 3
+
+    config = GenerationConfig(backend="openai_compatible", base_url=llama_server, model=MODEL_ALIAS,
+                              structured_output="gbnf", max_new_tokens=200,
+                              cache_dir=tmp_path / "resume")
+    result = generate_queries([{C.CHUNK_ID: "c0", C.TEXT: PASSAGES[0], C.DOCUMENT_ID: "d0",
+                                C.SOURCE: "a.txt"}], config, "train")
+    assert not result.failures and len(result.queries) == 3

@@ -2,6 +2,7 @@ from embedtune.generation.prompts import (
     NEGATIVE_KEY,
     QUESTIONS_KEY,
     build_messages,
+    compact_json_grammar,
     output_schema,
     response_format,
     truncate_words,
@@ -40,3 +41,12 @@ def test_response_format_modes():
     assert response_format("json_schema", 3)["json_schema"]["schema"] == output_schema(3)
     assert response_format("json_object", 3) == {"type": "json_object"}
     assert response_format("none", 3) is None
+
+
+def test_compact_grammar_fixes_the_layout_and_the_number_of_questions():
+    grammar = compact_json_grammar(2)
+    root = grammar.splitlines()[0]
+    assert root == ('root ::= "{\\"questions\\":[" string "," string "],'
+                    '\\"unanswerable_question\\":" string "}"')
+    assert "space" not in grammar and "\\n" not in root  # no optional whitespace anywhere
+    assert compact_json_grammar(4).splitlines()[0].count("string") == 5

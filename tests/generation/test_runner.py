@@ -8,6 +8,7 @@ import pytest
 import constants as C
 from embedtune.config import GenerationConfig
 from embedtune.generation.runner import GenerationAborted, generate_queries, query_id_for
+from embedtune.generation.prompts import compact_json_grammar
 import time
 
 from tests.generation.scripted_server import ScriptedServer, chat_completion, passage_of
@@ -58,6 +59,14 @@ def test_rows_ids_and_structured_output_request(config):
     passages = sorted(r["messages"][1]["content"].split("Passage:\n")[1] for r in server.requests)
     assert passages == [f"Chunk number {i} about Lyft Pink." for i in range(3)]
     assert result.stats.requests == 3 and result.stats.input_tokens == 30
+
+
+def test_gbnf_mode_sends_the_compact_grammar_instead_of_a_response_format(config):
+    with ScriptedServer(lambda body: (200, chat_completion(GOOD))) as server:
+        result = generate_queries(chunks(2), config(server.base_url, structured_output="gbnf"), "train")
+    assert len(result.queries) == 4 and not result.failures
+    assert all(r["grammar"] == compact_json_grammar(2) and "response_format" not in r
+               for r in server.requests)
 
 
 def test_unparsable_output_becomes_a_failure_row_not_a_none(config):
