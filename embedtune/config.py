@@ -314,9 +314,9 @@ class TrainingConfig(_Strict):
     base_weight: float = Field(
         default=0.0, ge=0, lt=1,
         description="After training, average the weights: base_weight x base + (1 - base_weight) "
-        "x finetuned (WiSE-FT). With little synthetic data this keeps part of what the base "
-        "model knew and often retrieves better on text it was not trained on; 0 keeps the "
-        "finetuned weights as they are.",
+        "x finetuned (WiSE-FT), to keep part of what the base model knew. On the development "
+        "benchmark 0.3 and 0.5 lost NDCG@10 (benchmarks/README.md); 0 keeps the finetuned "
+        "weights as they are.",
     )
     use_llm_negatives: bool = Field(
         default=False,

@@ -7,7 +7,6 @@ key came from, never the key.
 
 from __future__ import annotations
 
-
 from pydantic import SecretStr
 
 from embedtune.config import ArgillaConfig
