@@ -87,10 +87,10 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
     generation = config.generation
     if args.threads:
         generation = generation.model_copy(update={"embedded": {"threads": args.threads}})
-    for flag, key in [("queries_per_chunk", "queries_per_chunk"), ("structured_output", "structured_output"),
-                      ("max_new_tokens", "max_new_tokens")]:
-        if getattr(args, flag):
-            generation = GenerationConfig(**{**generation.model_dump(), key: getattr(args, flag)})
+    overrides = {key: getattr(args, key) for key in ("queries_per_chunk", "structured_output", "max_new_tokens")
+                 if getattr(args, key)}
+    if overrides:  # rebuilt, not model_copy'd, so the overrides are validated
+        generation = GenerationConfig(**{**generation.model_dump(), **overrides})
     training = config.training.model_dump()
     for flag, key in [("max_seq_length", "max_seq_length"), ("train_max_seq_length", "train_max_seq_length"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
@@ -164,7 +164,7 @@ def main() -> None:
                  else load_generated(args, generation, corpus, train_ids))
     # Generation is counted once, by its own wall time, whether it ran now or filled the cache
     # earlier; the clock for the rest starts here.
-    started_all = time.monotonic()
+    after_generation = time.monotonic()
 
     test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in test_ids]
     texts = [t for _, t in test]
@@ -211,7 +211,7 @@ def main() -> None:
             "training": training.model_copy(update={"base_weight": base_weight}).model_dump(mode="json"),
             # generation (as measured when the cache was filled) + this run's curation, training
             # and evaluation: the whole quality recipe's cost on this machine.
-            "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - started_all, 1),
+            "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - after_generation, 1),
         }
         print("Settings: " + json.dumps(row))
         record = {
