@@ -60,9 +60,11 @@ class FaultProxy(LoopbackServer):
                 elif fault == "500":
                     status, data = 500, b'{"error": {"message": "fault proxy: internal error"}}'
                 elif fault == "timeout":
-                    time.sleep(hold_s)
+                    # Logged on arrival: the run may finish (the client gave up and retried)
+                    # before the hold ends, and the test reads the log as soon as it does.
                     with lock:
                         outer.log.append(ProxyLogEntry(arrived, passage, fault, 0))
+                    time.sleep(hold_s)
                     self.close_connection = True
                     return
                 else:
