@@ -21,7 +21,7 @@ from distilabel.models.llms.base import LLM
 from pydantic import SecretStr
 
 from embedtune.config import Backend, GenerationConfig
-from embedtune.generation.prompts import compact_json_grammar, response_format
+from embedtune.generation.prompts import output_constraint
 from embedtune.secrets import read_api_key
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed-for-local-servers"
@@ -46,14 +46,9 @@ def _generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
         "max_new_tokens": config.max_new_tokens,
         "temperature": config.temperature,
     }
-    if config.structured_output == "gbnf":
-        kwargs["extra_body"] = {"grammar": compact_json_grammar(config.queries_per_chunk)}
-        return kwargs
-    fmt = response_format(config.structured_output, config.queries_per_chunk)
-    if fmt is not None:
-        # Sent through extra_body: distilabel types ``response_format`` as Dict[str, str], which
-        # rejects a nested JSON schema; the OpenAI client merges extra_body into the request.
-        kwargs["extra_body"] = {"response_format": fmt}
+    constraint = output_constraint(config.structured_output, config.queries_per_chunk)
+    if constraint:
+        kwargs["extra_body"] = constraint  # the OpenAI client merges it into the request
     return kwargs
 
 

@@ -113,3 +113,16 @@ def response_format(mode: str, n_queries: int) -> dict[str, Any] | None:
     if mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def output_constraint(mode: str, n_queries: int) -> dict[str, Any]:
+    """The request-body fields that constrain the answer in ``mode`` (empty for ``none``).
+
+    ``gbnf`` is llama.cpp's own ``grammar`` field; the other modes are a ``response_format``.
+    They go in the OpenAI client's ``extra_body``: distilabel types ``response_format`` as
+    Dict[str, str], which rejects a nested JSON schema, and has no ``grammar`` argument at all.
+    """
+    if mode == "gbnf":
+        return {"grammar": compact_json_grammar(n_queries)}
+    fmt = response_format(mode, n_queries)
+    return {} if fmt is None else {"response_format": fmt}

@@ -3,6 +3,7 @@ from embedtune.generation.prompts import (
     QUESTIONS_KEY,
     build_messages,
     compact_json_grammar,
+    output_constraint,
     output_schema,
     response_format,
     truncate_words,
@@ -41,6 +42,13 @@ def test_response_format_modes():
     assert response_format("json_schema", 3)["json_schema"]["schema"] == output_schema(3)
     assert response_format("json_object", 3) == {"type": "json_object"}
     assert response_format("none", 3) is None
+
+
+def test_output_constraint_is_the_request_field_for_each_mode():
+    assert output_constraint("json_schema", 3) == {"response_format": response_format("json_schema", 3)}
+    assert output_constraint("json_object", 3) == {"response_format": {"type": "json_object"}}
+    assert output_constraint("gbnf", 3) == {"grammar": compact_json_grammar(3)}
+    assert output_constraint("none", 3) == {}
 
 
 def test_compact_grammar_fixes_the_layout_and_the_number_of_questions():
