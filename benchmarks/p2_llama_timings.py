@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import xllamacpp as xlc  # noqa: E402
 
 from embedtune.generation.embedded_model import ensure_embedded_gguf  # noqa: E402
-from embedtune.generation.prompts import build_messages, compact_json_grammar, response_format  # noqa: E402
+from embedtune.generation.prompts import build_messages, output_constraint  # noqa: E402
 
 cfg = json.loads(sys.argv[1])
 n = cfg.get("n", 6); par = cfg.get("parallel", 1); words = cfg.get("words", 300)
@@ -43,9 +43,8 @@ chunks = [c for c in corpus if len(c.split()) >= words][:n + 1]
 def ask(chunk):
     msgs = build_messages(chunk, n_queries=3, domain_context="Lyft's 2021 annual report (Form 10-K)", max_chunk_words=words)
     body = {"model": "m", "messages": msgs, "max_tokens": 320, "temperature": 0.0,
-            "response_format": response_format("json_schema", 3)}
-    if cfg.get("compact"):  # llama.cpp GBNF without optional whitespace instead of the schema
-        body.pop("response_format"); body["grammar"] = compact_json_grammar(3)
+            # the project's request fields: the JSON schema, or with "compact" the GBNF grammar
+            **output_constraint("gbnf" if cfg.get("compact") else "json_schema", 3)}
     body.update(cfg.get("extra", {}))
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     t = time.monotonic()
