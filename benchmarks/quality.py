@@ -65,6 +65,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--loss", choices=["mnrl", "cached_mnrl"])
     p.add_argument("--lr", type=float)
+    p.add_argument("--scale", type=float, help="training.scale (inverse temperature)")
+    p.add_argument("--directions", nargs="+", help="training.loss_directions")
+    p.add_argument("--partition-mode", choices=["joint", "per_direction"])
+    p.add_argument("--hardness", nargs=2, metavar=("MODE", "STRENGTH"),
+                   help="training.hardness_mode and hardness_strength, e.g. in_batch_negatives 9")
     p.add_argument("--seed", type=int, help="training.seed (run-to-run spread of training)")
     p.add_argument("--matryoshka", type=int, nargs="*")
     p.add_argument("--use-llm-negatives", action=argparse.BooleanOptionalAction)
@@ -95,9 +100,12 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
     for flag, key in [("max_seq_length", "max_seq_length"), ("train_max_seq_length", "train_max_seq_length"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
                       ("lr", "learning_rate"), ("seed", "seed"), ("matryoshka", "matryoshka_dims"),
-                      ("use_llm_negatives", "use_llm_negatives")]:
+                      ("use_llm_negatives", "use_llm_negatives"), ("scale", "scale"),
+                      ("directions", "loss_directions"), ("partition_mode", "partition_mode")]:
         if getattr(args, flag) is not None:
             training[key] = getattr(args, flag)
+    if args.hardness:
+        training["hardness_mode"], training["hardness_strength"] = args.hardness[0], float(args.hardness[1])
     curation = config.curation.model_dump()
     if args.num_negatives is not None:
         curation["hard_negatives"]["enabled"] = args.num_negatives > 0

@@ -266,6 +266,23 @@ class Loss(str, Enum):
     cached_mnrl = "cached_mnrl"
 
 
+class LossDirection(str, Enum):
+    """Which similarities the contrastive softmax compares (sentence-transformers' ``directions``)."""
+
+    query_to_doc = "query_to_doc"      # the query against every chunk in the batch: plain MNRL
+    doc_to_query = "doc_to_query"      # the chunk against every query (symmetric InfoNCE)
+    query_to_query = "query_to_query"  # the query against the batch's other queries (GTE)
+    doc_to_doc = "doc_to_doc"          # the chunk against the batch's other chunks (GTE)
+
+
+class HardnessMode(str, Enum):
+    """Which negatives get their logit raised by ``hardness_strength x`` their (detached) similarity."""
+
+    in_batch_negatives = "in_batch_negatives"  # Lan et al. 2025 use strength 9
+    hard_negatives = "hard_negatives"          # mined negatives only (EmbeddingGemma uses 5)
+    all_negatives = "all_negatives"
+
+
 class TrainingConfig(_Strict):
     """Contrastive finetuning with sentence-transformers (MultipleNegativesRankingLoss)."""
 
@@ -300,6 +317,27 @@ class TrainingConfig(_Strict):
         description="If set, wrap the loss in MatryoshkaLoss with these dimensions; the model's "
         "full dimension is added if missing.",
     )
+    scale: float = Field(
+        default=20.0, gt=0,
+        description="Inverse temperature of the contrastive softmax (20 = temperature 0.05).",
+    )
+    loss_directions: list[LossDirection] = Field(
+        default=[LossDirection.query_to_doc],
+        description="Similarity terms in the softmax. The default is plain MNRL; adding "
+        "doc_to_query makes it symmetric, query_to_query and doc_to_doc add the batch's other "
+        "texts of the same side as negatives (GTE's improved contrastive loss).",
+    )
+    partition_mode: Literal["joint", "per_direction"] = Field(
+        default="joint",
+        description="One softmax over all directions (joint) or one per direction, averaged "
+        "(per_direction: only with query_to_doc and doc_to_query).",
+    )
+    hardness_mode: HardnessMode | None = Field(
+        default=None,
+        description="Weight harder negatives up inside the softmax (null: off). Needs "
+        "hardness_strength > 0.",
+    )
+    hardness_strength: float = Field(default=0.0, ge=0)
     learning_rate: float = Field(default=3e-5, gt=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0)
@@ -324,6 +362,29 @@ class TrainingConfig(_Strict):
         "where curation kept it. Off by default: the embedded model's negatives are often still "
         "answered by the chunk.",
     )
+
+    @model_validator(mode="after")
+    def _check_loss(self) -> "TrainingConfig":
+        directions = set(self.loss_directions)
+        if LossDirection.query_to_doc not in directions:
+            raise ValueError(
+                "training.loss_directions must include query_to_doc: it is the term that scores "
+                "each query against its own chunk."
+            )
+        if len(directions) != len(self.loss_directions):
+            raise ValueError("training.loss_directions lists a direction twice.")
+        same_side = directions & {LossDirection.query_to_query, LossDirection.doc_to_doc}
+        if self.partition_mode == "per_direction" and same_side:
+            raise ValueError(
+                "training.partition_mode per_direction works only with query_to_doc and "
+                f"doc_to_query; drop {sorted(d.value for d in same_side)} or use joint."
+            )
+        if (self.hardness_mode is None) != (self.hardness_strength == 0):
+            raise ValueError(
+                "training.hardness_mode and training.hardness_strength go together: set both "
+                "(e.g. in_batch_negatives and 9) or neither."
+            )
+        return self
 
 
 class EvaluationConfig(_Strict):

@@ -81,6 +81,23 @@ def test_mining_window_must_be_a_real_range(tmp_path):
         load_config(path)
 
 
+@pytest.mark.parametrize("training, message", [
+    ("{loss_directions: [doc_to_query]}", "must include query_to_doc"),
+    ("{loss_directions: [query_to_doc, query_to_doc]}", "lists a direction twice"),
+    ("{loss_directions: [query_to_doc, doc_to_doc], partition_mode: per_direction}",
+     r"per_direction works only .*drop \['doc_to_doc'\]"),
+    ("{hardness_mode: in_batch_negatives}", "hardness_mode and training.hardness_strength go together"),
+    ("{hardness_strength: 5}", "hardness_mode and training.hardness_strength go together"),
+    ("{loss_directions: [query_to_doc, sideways]}", r"training\.loss_directions\.1"),
+])
+def test_contrastive_loss_settings_are_checked_at_load(tmp_path, training, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, f"corpus: {{path: x}}\ntraining: {training}\n"))
+    ok = write(tmp_path, "corpus: {path: x}\ntraining: {loss_directions: [query_to_doc, doc_to_query], "
+                         "hardness_mode: in_batch_negatives, hardness_strength: 9}\n")
+    assert [d.value for d in load_config(ok).training.loss_directions] == ["query_to_doc", "doc_to_query"]
+
+
 def test_an_invalid_schedule_is_named_at_load(tmp_path):
     path = write(tmp_path, "corpus: {path: .}\nschedule: {cron: '0 3 * *'}\n")
     with pytest.raises(ConfigError, match=r"schedule: .*has 4 fields"):

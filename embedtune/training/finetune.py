@@ -95,13 +95,24 @@ def training_datasets(
 
 
 def build_loss(model: SentenceTransformer, config: TrainingConfig):
-    """MNRL or its cached (GradCache) variant, optionally wrapped in MatryoshkaLoss."""
+    """MNRL or its cached (GradCache) variant, optionally wrapped in MatryoshkaLoss.
+
+    ``loss_directions``, ``partition_mode`` and the hardness settings shape the softmax the same
+    way for both; the defaults give plain MNRL (query against the batch's chunks, scale 20).
+    """
+    shape = {
+        "scale": config.scale,
+        "directions": tuple(d.value for d in config.loss_directions),
+        "partition_mode": config.partition_mode,
+        "hardness_mode": config.hardness_mode.value if config.hardness_mode else None,
+        "hardness_strength": config.hardness_strength,
+    }
     if config.loss is Loss.cached_mnrl:
         loss = CachedMultipleNegativesRankingLoss(
-            model, mini_batch_size=config.mini_batch_size, show_progress_bar=False
+            model, mini_batch_size=config.mini_batch_size, show_progress_bar=False, **shape
         )
     else:
-        loss = MultipleNegativesRankingLoss(model)
+        loss = MultipleNegativesRankingLoss(model, **shape)
     if config.matryoshka_dims:
         full = model.get_embedding_dimension()
         dims = sorted(set(config.matryoshka_dims) | {full}, reverse=True)

