@@ -43,7 +43,8 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
             after="push_for_review" if review.push else None,
         )
     curated, curation_report = curate_queries(
-        train_queries, train_chunks, curation=config.curation, training=config.training
+        train_queries, train_chunks, curation=config.curation,
+        base_model=config.training.base_model, max_seq_length=config.training.max_seq_length,
     )
     model = finetune_model(curated, training=config.training)
     evaluation = evaluate_models(

@@ -4,7 +4,7 @@ from datasets import Dataset
 from zenml import log_metadata, step
 
 import constants as C
-from embedtune.config import CurationConfig, TrainingConfig
+from embedtune.config import CurationConfig
 from embedtune.curation.curate import curate
 from embedtune.datasets import to_dataset
 from embedtune.training.models import embedder, load_model
@@ -12,7 +12,11 @@ from embedtune.training.models import embedder, load_model
 
 @step
 def curate_queries(
-    train_queries: Dataset, train_chunks: Dataset, curation: CurationConfig, training: TrainingConfig
+    train_queries: Dataset,
+    train_chunks: Dataset,
+    curation: CurationConfig,
+    base_model: str,
+    max_seq_length: int,
 ) -> Tuple[
     Annotated[Dataset, C.CURATED_QUERIES_ARTIFACT],
     Annotated[dict[str, Any], C.CURATION_REPORT_ARTIFACT],
@@ -20,9 +24,10 @@ def curate_queries(
     """Filter the training queries and mine hard negatives from the training chunks.
 
     The raw generated dataset stays an artifact of its own: curation settings can change and be
-    rerun without paying for generation again.
+    rerun without paying for generation again. It takes only the base model and its length from
+    the training settings, so that changing a learning rate or a seed reuses the curated data.
     """
-    model = load_model(training.base_model, training.max_seq_length)
+    model = load_model(base_model, max_seq_length)
     result = curate(
         train_queries.to_list(), train_chunks[C.CHUNK_ID], train_chunks[C.TEXT], curation,
         embedder(model),

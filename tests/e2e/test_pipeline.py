@@ -38,6 +38,12 @@ def test_second_identical_run_is_cached_except_the_gate(workspace):
     assert {s for s, status in second_run["steps"].items() if status != "cached"} == UNCACHED
 
 
+def test_a_training_only_change_reuses_the_generated_and_curated_data(workspace):
+    third_run = workspace["zenml"]["runs"][2]  # only training.seed differs from the first run
+    rerun = {s for s, status in third_run["steps"].items() if status != "cached"}
+    assert rerun == {"finetune_model", "evaluate_models"} | UNCACHED
+
+
 def test_gate_promotes_then_compares_a_new_version_with_production(workspace):
     runs, stages = workspace["zenml"]["runs"], workspace["zenml"]["stages"]
     first_version, third_version = runs[0]["model_version"], runs[2]["model_version"]
