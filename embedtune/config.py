@@ -601,6 +601,18 @@ class RunConfig(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _weighted_negatives_exist(self) -> "RunConfig":
+        # Checked here, before generation is paid for; finetune() checks the rows themselves.
+        if (self.training.hardness_mode is HardnessMode.hard_negatives
+                and not self.curation.hard_negatives.enabled and not self.training.use_llm_negatives):
+            raise ValueError(
+                "training.hardness_mode hard_negatives weights explicit negatives, but neither "
+                "curation.hard_negatives.enabled nor training.use_llm_negatives gives any: enable "
+                "one, or use in_batch_negatives."
+            )
+        return self
+
 
 class ConfigError(ValueError):
     """The YAML file is missing, unparsable or does not validate."""

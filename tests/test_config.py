@@ -98,6 +98,16 @@ def test_contrastive_loss_settings_are_checked_at_load(tmp_path, training, messa
     assert [d.value for d in load_config(ok).training.loss_directions] == ["query_to_doc", "doc_to_query"]
 
 
+def test_weighting_explicit_negatives_needs_a_source_of_them(tmp_path):
+    hardness = "hardness_mode: hard_negatives, hardness_strength: 5"
+    with pytest.raises(ConfigError, match="neither curation.hard_negatives.enabled nor training.use_llm"):
+        load_config(write(tmp_path, "corpus: {path: x}\ncuration: {hard_negatives: {enabled: false}}\n"
+                                    f"training: {{{hardness}}}\n"))
+    ok = write(tmp_path, "corpus: {path: x}\ncuration: {hard_negatives: {enabled: false}}\n"
+                         f"training: {{{hardness}, use_llm_negatives: true}}\n")
+    assert load_config(ok).training.hardness_mode == "hard_negatives"
+
+
 def test_an_invalid_schedule_is_named_at_load(tmp_path):
     path = write(tmp_path, "corpus: {path: .}\nschedule: {cron: '0 3 * *'}\n")
     with pytest.raises(ConfigError, match=r"schedule: .*has 4 fields"):
