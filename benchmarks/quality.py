@@ -83,6 +83,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--base-weight", type=float, nargs="+",
                    help="training.base_weight (WiSE-FT); several values train once and evaluate "
                    "each mix, one result row per value")
+    p.add_argument("--soup-seeds", type=int, nargs="+",
+                   help="also train with these seeds and average all the trained weights (a "
+                   "uniform model soup); one row per seed and one for the soup")
     return p.parse_args()
 
 
@@ -191,6 +194,18 @@ def main() -> None:
     base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
     tuned, train_stats = finetune(base, curated.rows, training.model_copy(update={"base_weight": 0.0}))
     tuned_state = {k: v.detach().clone() for k, v in tuned.state_dict().items()}
+    soup: dict[str, tuple[dict, dict]] = {}  # label -> (weights, training stats) per seed
+    if args.soup_seeds:  # each ingredient is evaluated alone first, then the soup replaces tuned
+        soup[f"{args.label}-s{training.seed}"] = (tuned_state, train_stats)
+        for seed in args.soup_seeds:
+            tuned.load_state_dict(base_state)
+            _, stats = finetune(tuned, curated.rows,
+                                training.model_copy(update={"base_weight": 0.0, "seed": seed}))
+            soup[f"{args.label}-s{seed}"] = (
+                {k: v.detach().clone() for k, v in tuned.state_dict().items()}, stats)
+        tuned_state = {k: (sum(w[k] for w, _ in soup.values()) / len(soup) if v.is_floating_point() else v)
+                       for k, v in tuned_state.items()}
+        train_stats = {**train_stats, "train_seconds": sum(st["train_seconds"] for _, st in soup.values())}
     settings = {
         "train_chunks": len(train_ids),
         "generated_queries": len(generated["queries"]),
@@ -202,21 +217,24 @@ def main() -> None:
         "overrides": {k: v for k, v in vars(args).items()
                       if v not in (None, False) and k not in {"data", "work_dir", "config", "label"}},
         "curation_config": curation.model_dump(mode="json"),
-        **{k: round(v, 4) for k, v in train_stats.items()},
     }
-    for base_weight in base_weights:
-        tuned.load_state_dict(tuned_state)
+    runs = [(label, state, training.base_weight, int(label.rsplit("-s", 1)[1]), stats)
+            for label, (state, stats) in soup.items()]
+    runs += [(args.label if len(base_weights) == 1 else f"{args.label}-bw{w:g}", tuned_state, w,
+              training.seed, train_stats) for w in base_weights]
+    for label, state, base_weight, seed, stats in runs:
+        tuned.load_state_dict(state)
         interpolate_weights(tuned, base_state, base_weight)
         finetuned = evaluate_systems(texts, relevant, ids, corpus_texts, {FINETUNED: tuned},
                                      evaluation.model_copy(update={"bm25": False}))
         comparison = compare([qid for qid, _ in test], texts, {**results, **finetuned}, len(ids),
                              evaluation)
-        label = args.label if len(base_weights) == 1 else f"{args.label}-bw{base_weight:g}"
         print(f"\n{label}\n" + markdown_table(comparison))
         row = {
             **settings,
+            **{k: round(v, 4) for k, v in stats.items()},  # a soup's train_seconds: all seeds
             "label": label,
-            "training": training.model_copy(update={"base_weight": base_weight}).model_dump(mode="json"),
+            "training": training.model_copy(update={"base_weight": base_weight, "seed": seed}).model_dump(mode="json"),
             # generation (as measured when the cache was filled) + this run's curation, training
             # and evaluation: the whole quality recipe's cost on this machine.
             "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - after_generation, 1),
