@@ -33,7 +33,7 @@ import constants as C  # noqa: E402
 from embedtune.config import CurationConfig, GenerationConfig, TrainingConfig, load_config  # noqa: E402
 from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.config import EvaluationConfig  # noqa: E402
-from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems  # noqa: E402
+from embedtune.evaluation.compare import BASE, FINETUNED, add_hybrids, compare, evaluate_systems  # noqa: E402
 from embedtune.evaluation.report import markdown_table  # noqa: E402
 from embedtune.generation.runner import generate_queries  # noqa: E402
 from embedtune.training.finetune import finetune, interpolate_weights  # noqa: E402
@@ -227,8 +227,9 @@ def main() -> None:
         interpolate_weights(tuned, base_state, base_weight)
         finetuned = evaluate_systems(texts, relevant, ids, corpus_texts, {FINETUNED: tuned},
                                      evaluation.model_copy(update={"bm25": False}))
-        comparison = compare([qid for qid, _ in test], texts, {**results, **finetuned}, len(ids),
-                             evaluation)
+        systems = {**results, **finetuned}
+        add_hybrids(systems, relevant, evaluation)  # finetuned+bm25 (base+bm25 is there already)
+        comparison = compare([qid for qid, _ in test], texts, systems, len(ids), evaluation)
         print(f"\n{label}\n" + markdown_table(comparison))
         row = {
             **settings,

@@ -31,6 +31,17 @@ def main(path: Path) -> None:
         kept = s["curation"].get("kept_queries", "?")
         print(f"| {s['label']} | {kept} | " + " | ".join(f"{tuned[m]:.3f}" for m in METRICS)
               + f" | {d['mean']:+.3f} ({d['low']:+.3f}..{d['high']:+.3f}) | {s.get('train_seconds', 0):.0f} |")
+    hybrid = [r for r in latest.values() if "finetuned+bm25" in r["metrics"]]
+    if hybrid:  # runs since evaluation.hybrid: each model fused with BM25 (reciprocal rank fusion)
+        print("\nHybrid search (reciprocal rank fusion with BM25), NDCG@10:\n")
+        print("| run | base | base+bm25 | finetuned | finetuned+bm25 | finetuned+bm25 vs finetuned (95% CI) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in hybrid:
+            m, d = r["metrics"], r["differences"].get("finetuned_vs_finetuned+bm25")
+            gain = f"{-d['mean']:+.3f} ({-d['high']:+.3f}..{-d['low']:+.3f})" if d else ""
+            print(f"| {r['settings']['label']} | " + " | ".join(
+                f"{m[k]['ndcg@10']:.3f}" for k in ("base", "base+bm25", "finetuned", "finetuned+bm25"))
+                + f" | {gain} |")
 
 
 if __name__ == "__main__":

@@ -394,6 +394,17 @@ class EvaluationConfig(_Strict):
     k_values: list[int] = Field(default=[1, 5, 10])
     batch_size: int = Field(default=64, ge=1)
     bm25: bool = Field(default=True, description="Also score a BM25 baseline (bm25s).")
+    hybrid: bool = Field(
+        default=True,
+        description="With bm25: also score each embedding model fused with BM25 by reciprocal "
+        "rank fusion, as a hybrid search would serve it (`<model>+bm25` in the report).",
+    )
+    hybrid_depth: int = Field(
+        default=100, ge=1, description="Ranked chunks per list that the hybrid fuses."
+    )
+    rrf_k: int = Field(
+        default=60, ge=1, description="Reciprocal rank fusion constant: 1 / (rrf_k + rank)."
+    )
     bootstrap_samples: int = Field(
         default=2000, ge=100, description="Paired bootstrap resamples for confidence intervals."
     )
@@ -409,6 +420,14 @@ class EvaluationConfig(_Strict):
     def _k_sorted_positive(self) -> "EvaluationConfig":
         if not self.k_values or any(k < 1 for k in self.k_values):
             raise ValueError("evaluation.k_values must be positive integers")
+        return self
+
+    @model_validator(mode="after")
+    def _hybrid_needs_bm25(self) -> "EvaluationConfig":
+        # hybrid is on by default, so only an explicit request with BM25 off is an error.
+        if self.hybrid and not self.bm25 and "hybrid" in self.model_fields_set:
+            raise ValueError("evaluation.hybrid fuses with BM25: set evaluation.bm25 to true, "
+                             "or hybrid to false")
         return self
 
 

@@ -27,18 +27,22 @@ def evaluate_bm25(
     corpus_ids: Sequence[str],
     corpus_texts: Sequence[str],
     k_values: Sequence[int],
+    depth: int = 0,
 ) -> RetrievalResult:
-    """Rank the corpus with BM25 (English stopwords removed) and score it like the models."""
+    """Rank the corpus with BM25 (English stopwords removed) and score it like the models.
+
+    ``depth`` keeps that many ranked ids per query (at least the largest k) for fusion.
+    """
     if not queries:
         raise ValueError("No evaluation queries: the test split produced no usable query.")
     started = time.monotonic()
-    k_max = min(max(k_values), len(corpus_ids))
+    n_ranked = min(max(max(k_values), depth), len(corpus_ids))
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(list(corpus_texts), stopwords="en", show_progress=False),
                     show_progress=False)
     hits, scores = retriever.retrieve(
         bm25s.tokenize(list(queries), stopwords="en", show_progress=False),
-        k=k_max, show_progress=False,
+        k=n_ranked, show_progress=False,
     )
     # bm25s fills the top k with zero-score chunks when fewer match; those are not retrieved.
     rankings = [

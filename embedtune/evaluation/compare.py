@@ -13,6 +13,7 @@ from sentence_transformers import SentenceTransformer
 
 from embedtune.config import EvaluationConfig
 from embedtune.evaluation.bm25 import evaluate_bm25
+from embedtune.evaluation.hybrid import fuse_results
 from embedtune.evaluation.report import Comparison, rank_changes
 from embedtune.evaluation.retrieval import RetrievalResult, evaluate_retrieval
 from embedtune.evaluation.significance import paired_bootstrap
@@ -28,15 +29,34 @@ def evaluate_systems(
     models: Mapping[str, SentenceTransformer],
     config: EvaluationConfig,
 ) -> dict[str, RetrievalResult]:
-    """Each model (and BM25 if configured) ranks the whole corpus for every query."""
+    """Each model (and BM25, and each model fused with BM25, if configured) ranks the whole
+    corpus for every query."""
+    # Rankings kept deep enough to be fused later, even when BM25 is scored in another call.
+    depth = config.hybrid_depth if config.hybrid else 0
     results = {
         label: evaluate_retrieval(model, queries, relevant, corpus_ids, corpus_texts,
-                                  config.k_values, config.batch_size, label=label)
+                                  config.k_values, config.batch_size, label=label, depth=depth)
         for label, model in models.items()
     }
     if config.bm25:
-        results[BM25] = evaluate_bm25(queries, relevant, corpus_ids, corpus_texts, config.k_values)
+        results[BM25] = evaluate_bm25(queries, relevant, corpus_ids, corpus_texts,
+                                      config.k_values, depth=depth)
+        if config.hybrid:
+            add_hybrids(results, relevant, config)
     return results
+
+
+def hybrid_label(label: str) -> str:
+    """The report's name for ``label`` fused with BM25."""
+    return f"{label}+{BM25}"
+
+
+def add_hybrids(results: dict[str, RetrievalResult], relevant: Sequence[set[str]],
+                config: EvaluationConfig) -> None:
+    """Add ``<model>+bm25`` (reciprocal rank fusion) for every embedding model in ``results``."""
+    for label in [k for k, r in results.items() if r.relevant_scores is not None]:
+        results[hybrid_label(label)] = fuse_results(results[label], results[BM25], relevant,
+                                                    config.k_values, config.rrf_k)
 
 
 def compare(

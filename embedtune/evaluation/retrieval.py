@@ -31,6 +31,9 @@ class RetrievalResult:
     per_query: list[dict[str, float]]
     first_relevant_rank: list[int | None]  # 1-based rank of the relevant chunk in the top k_max
     seconds: float
+    # Per query, the ranked chunk ids as retrieved: the top k_max, or deeper when asked for
+    # (``depth``), so that rankings can be fused (see ``hybrid``) beyond the metrics' cut-off.
+    rankings: list[list[str]] | None = None
     # Embedding models only (BM25 scores are not cosines): per query, the cosine of the best
     # relevant chunk and of the best chunk that is not relevant.
     relevant_scores: list[float] | None = None
@@ -46,14 +49,18 @@ def evaluate_retrieval(
     k_values: Sequence[int],
     batch_size: int = 64,
     label: str = "model",
+    depth: int = 0,
 ) -> RetrievalResult:
-    """Rank the corpus for each query by cosine similarity and score the ranking."""
+    """Rank the corpus for each query by cosine similarity and score the ranking.
+
+    ``depth`` keeps that many ranked ids per query (at least the largest k) for fusion.
+    """
     if len(queries) != len(relevant):
         raise ValueError("queries and relevant must have the same length")
     if not queries:
         raise ValueError("No evaluation queries: the test split produced no usable query.")
     started = time.monotonic()
-    k_max = min(max(k_values), len(corpus_ids))
+    n_ranked = min(max(max(k_values), depth), len(corpus_ids))
     corpus = model.encode(
         list(corpus_texts), batch_size=batch_size, convert_to_tensor=True,
         normalize_embeddings=True, show_progress_bar=True,
@@ -63,7 +70,7 @@ def evaluate_retrieval(
         normalize_embeddings=True, show_progress_bar=False,
     )
     similarity = encoded @ corpus.T
-    top = torch.topk(similarity, k=k_max, dim=1).indices.tolist()
+    top = torch.topk(similarity, k=n_ranked, dim=1).indices.tolist()
     result = score_rankings(
         [[corpus_ids[i] for i in hits] for hits in top], relevant, k_values,
         time.monotonic() - started,
@@ -104,9 +111,14 @@ def score_rankings(
     k_values: Sequence[int],
     seconds: float = 0.0,
 ) -> RetrievalResult:
-    """Score ranked id lists (any retriever) against the relevant ids of each query."""
+    """Score ranked id lists (any retriever) against the relevant ids of each query.
+
+    The lists may run deeper than the largest k (for fusion); metrics and ranks stop at it.
+    """
+    k_max = max(k_values)
     per_query, ranks = [], []
     for ranked, rel in zip(rankings, relevant):
         per_query.append(score_query(ranked, rel, k_values))
-        ranks.append(next((r for r, doc in enumerate(ranked, 1) if doc in rel), None))
-    return RetrievalResult(mean_scores(per_query), per_query, ranks, seconds)
+        ranks.append(next((r for r, doc in enumerate(ranked[:k_max], 1) if doc in rel), None))
+    return RetrievalResult(mean_scores(per_query), per_query, ranks, seconds,
+                           rankings=[list(r) for r in rankings])

@@ -25,7 +25,8 @@ def evaluate_models(
     curation: CurationConfig,
     evaluation: EvaluationConfig,
 ) -> Annotated[dict[str, Any], C.EVALUATION_ARTIFACT]:
-    """Base vs the model this run just trained vs BM25, on held-out queries, over all chunks.
+    """Base vs the model this run just trained vs BM25 (and the hybrids), on held-out queries,
+    over all chunks.
 
     Test queries get the rule filters only (length, copies, duplicates): the round-trip check
     uses the base model and would keep only queries the base model already gets right.

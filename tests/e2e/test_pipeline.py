@@ -76,8 +76,9 @@ def test_exported_model_loads_and_encodes(workspace):
 
 def test_evaluation_has_every_metric_for_both_models(workspace):
     evaluation = json.loads((workspace["root"] / "outputs" / "evaluation.json").read_text())
-    assert set(evaluation["metrics"]) == {"base", "finetuned", "bm25"}
-    assert {"finetuned_vs_base", "finetuned_vs_bm25"} == set(evaluation["differences"])
+    assert set(evaluation["metrics"]) == {"base", "finetuned", "bm25", "base+bm25", "finetuned+bm25"}
+    assert {"finetuned_vs_base", "finetuned_vs_bm25", "finetuned_vs_base+bm25",
+            "finetuned_vs_finetuned+bm25"} == set(evaluation["differences"])
     for values in evaluation["metrics"].values():
         assert set(values) == METRIC_KEYS
         assert all(0.0 <= v <= 1.0 for v in values.values())
