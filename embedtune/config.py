@@ -394,10 +394,11 @@ class EvaluationConfig(_Strict):
     k_values: list[int] = Field(default=[1, 5, 10])
     batch_size: int = Field(default=64, ge=1)
     bm25: bool = Field(default=True, description="Also score a BM25 baseline (bm25s).")
-    hybrid: bool = Field(
-        default=True,
-        description="With bm25: also score each embedding model fused with BM25 by reciprocal "
-        "rank fusion, as a hybrid search would serve it (`<model>+bm25` in the report).",
+    hybrid: bool | None = Field(
+        default=None,
+        description="Also score each embedding model fused with BM25 by reciprocal rank fusion, "
+        "as a hybrid search would serve it (`<model>+bm25` in the report). Unset: whenever "
+        "bm25 is on; true needs bm25.",
     )
     hybrid_depth: int = Field(
         default=100, ge=1, description="Ranked chunks per list that the hybrid fuses."
@@ -424,11 +425,20 @@ class EvaluationConfig(_Strict):
 
     @model_validator(mode="after")
     def _hybrid_needs_bm25(self) -> "EvaluationConfig":
-        # hybrid is on by default, so only an explicit request with BM25 off is an error.
-        if self.hybrid and not self.bm25 and "hybrid" in self.model_fields_set:
+        if self.hybrid and not self.bm25:
             raise ValueError("evaluation.hybrid fuses with BM25: set evaluation.bm25 to true, "
-                             "or hybrid to false")
+                             "or leave hybrid unset")
         return self
+
+    @property
+    def keeps_rankings_for_fusion(self) -> bool:
+        """Rank deep enough to fuse later (BM25 may be scored in another call)."""
+        return self.hybrid is not False
+
+    @property
+    def fuses_with_bm25(self) -> bool:
+        """Score `<model>+bm25` systems in this call."""
+        return self.bm25 and self.hybrid is not False
 
 
 class PromotionConfig(_Strict):

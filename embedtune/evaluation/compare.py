@@ -31,8 +31,7 @@ def evaluate_systems(
 ) -> dict[str, RetrievalResult]:
     """Each model (and BM25, and each model fused with BM25, if configured) ranks the whole
     corpus for every query."""
-    # Rankings kept deep enough to be fused later, even when BM25 is scored in another call.
-    depth = config.hybrid_depth if config.hybrid else 0
+    depth = config.hybrid_depth if config.keeps_rankings_for_fusion else 0
     results = {
         label: evaluate_retrieval(model, queries, relevant, corpus_ids, corpus_texts,
                                   config.k_values, config.batch_size, label=label, depth=depth)
@@ -41,7 +40,7 @@ def evaluate_systems(
     if config.bm25:
         results[BM25] = evaluate_bm25(queries, relevant, corpus_ids, corpus_texts,
                                       config.k_values, depth=depth)
-        if config.hybrid:
+        if config.fuses_with_bm25:
             add_hybrids(results, relevant, config)
     return results
 

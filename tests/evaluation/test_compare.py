@@ -61,3 +61,7 @@ def test_hybrid_off_or_without_bm25_scores_no_fusion(base_model):
         assert not HYBRIDS & set(results)
     with pytest.raises(ValidationError, match="evaluation.hybrid fuses with BM25"):
         EvaluationConfig(bm25=False, hybrid=True)
+    # A config with BM25 off survives the round trip through its serialized form, as a ZenML
+    # step's parameters do (a default of True here once failed that re-validation).
+    no_bm25 = EvaluationConfig(bm25=False)
+    assert EvaluationConfig.model_validate(no_bm25.model_dump()) == no_bm25
