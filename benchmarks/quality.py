@@ -194,15 +194,14 @@ def main() -> None:
     base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
     tuned, train_stats = finetune(base, curated.rows, training.model_copy(update={"base_weight": 0.0}))
     tuned_state = {k: v.detach().clone() for k, v in tuned.state_dict().items()}
-    soup: dict[str, tuple[dict, dict]] = {}  # label -> (weights, training stats) per seed
+    soup: dict[int, tuple[dict, dict]] = {}  # seed -> (weights, training stats)
     if args.soup_seeds:  # each ingredient is evaluated alone first, then the soup replaces tuned
-        soup[f"{args.label}-s{training.seed}"] = (tuned_state, train_stats)
+        soup[training.seed] = (tuned_state, train_stats)
         for seed in args.soup_seeds:
             tuned.load_state_dict(base_state)
             _, stats = finetune(tuned, curated.rows,
                                 training.model_copy(update={"base_weight": 0.0, "seed": seed}))
-            soup[f"{args.label}-s{seed}"] = (
-                {k: v.detach().clone() for k, v in tuned.state_dict().items()}, stats)
+            soup[seed] = ({k: v.detach().clone() for k, v in tuned.state_dict().items()}, stats)
         tuned_state = {k: (sum(w[k] for w, _ in soup.values()) / len(soup) if v.is_floating_point() else v)
                        for k, v in tuned_state.items()}
         train_stats = {**train_stats, "train_seconds": sum(st["train_seconds"] for _, st in soup.values())}
@@ -218,8 +217,8 @@ def main() -> None:
                       if v not in (None, False) and k not in {"data", "work_dir", "config", "label"}},
         "curation_config": curation.model_dump(mode="json"),
     }
-    runs = [(label, state, training.base_weight, int(label.rsplit("-s", 1)[1]), stats)
-            for label, (state, stats) in soup.items()]
+    runs = [(f"{args.label}-s{seed}", state, training.base_weight, seed, stats)
+            for seed, (state, stats) in soup.items()]
     runs += [(args.label if len(base_weights) == 1 else f"{args.label}-bw{w:g}", tuned_state, w,
               training.seed, train_stats) for w in base_weights]
     for label, state, base_weight, seed, stats in runs:

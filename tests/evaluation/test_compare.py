@@ -1,7 +1,7 @@
-from embedtune.config import EvaluationConfig
 import pytest
 from pydantic import ValidationError
 
+from embedtune.config import EvaluationConfig
 from embedtune.evaluation.compare import BASE, BM25, FINETUNED, compare, evaluate_systems
 from embedtune.evaluation.hybrid import reciprocal_rank_fusion
 
