@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import logging
 import sys
 import time
@@ -38,6 +39,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--structured-output", default="json_schema",
                         help="generation.structured_output (gbnf: compact JSON grammar)")
+    parser.add_argument("--server-binary", default=None,
+                        help="generation.embedded.server_binary (e.g. .venv/bin/ik-llama-server)")
+    parser.add_argument("--server-args", type=shlex.split, default=[],
+                        help="generation.embedded.server_args as one string, e.g. "
+                        "--server-args='--run-time-repack -fa on'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -45,7 +51,8 @@ def main() -> None:
     texts = [t for t in corpus.values() if len(t.split()) >= args.min_words][: args.chunks + 1]
     rows = [{C.CHUNK_ID: f"c{i}", C.TEXT: t, C.DOCUMENT_ID: "lyft", C.SOURCE: "corpus.json"}
             for i, t in enumerate(texts)]
-    embedded = {"threads": args.threads}
+    embedded = {"threads": args.threads, "server_binary": args.server_binary,
+                "server_args": args.server_args}
     if args.parallel_slots:
         embedded["parallel_slots"] = args.parallel_slots
     overrides = {"max_chunk_tokens": args.max_chunk_words} if args.max_chunk_words else {}
@@ -63,7 +70,8 @@ def main() -> None:
           f"output tokens per chunk; {s.output_tokens / s.seconds:.1f} output tokens/s, "
           f"{(s.input_tokens + s.output_tokens) / s.seconds:.1f} tokens/s in+out; "
           f"{s.failed_chunks} failed; parallel slots {config.embedded.parallel_slots}, "
-          f"chunk budget {config.max_chunk_tokens} words, {config.structured_output}")
+          f"chunk budget {config.max_chunk_tokens} words, {config.structured_output}, "
+          f"runtime {config.embedded.server_binary or 'xllamacpp'} {' '.join(config.embedded.server_args)}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--partition-mode", choices=["joint", "per_direction"])
     p.add_argument("--hardness", nargs=2, metavar=("MODE", "STRENGTH"),
                    help="training.hardness_mode and hardness_strength, e.g. in_batch_negatives 9")
+    p.add_argument("--guided-negatives", action=argparse.BooleanOptionalAction,
+                   help="training.guided_negatives (GISTEmbed with the base model as guide)")
     p.add_argument("--seed", type=int, help="training.seed (run-to-run spread of training)")
     p.add_argument("--matryoshka", type=int, nargs="*")
     p.add_argument("--use-llm-negatives", action=argparse.BooleanOptionalAction)
@@ -77,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--round-trip-k", type=int, help="0 disables the round-trip filter")
     p.add_argument("--no-filter", action="store_true", help="no rule or round-trip filters")
     p.add_argument("--sentence-pairs", action=argparse.BooleanOptionalAction)
+    p.add_argument("--compound-queries", type=int, help="curation.compound_queries per chunk")
     p.add_argument("--reference-queries", action="store_true",
                    help="train on the gpt-3.5 questions of the first half (qa_dataset.json) "
                    "instead of the LLM's: what the same recipe makes of gpt-3.5's data")
@@ -104,7 +107,8 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
                       ("lr", "learning_rate"), ("seed", "seed"), ("matryoshka", "matryoshka_dims"),
                       ("use_llm_negatives", "use_llm_negatives"), ("scale", "scale"),
-                      ("directions", "loss_directions"), ("partition_mode", "partition_mode")]:
+                      ("directions", "loss_directions"), ("partition_mode", "partition_mode"),
+                      ("guided_negatives", "guided_negatives")]:
         if getattr(args, flag) is not None:
             training[key] = getattr(args, flag)
     if args.hardness:
@@ -117,6 +121,8 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
         curation["filtering"]["round_trip_top_k"] = args.round_trip_k or None
     if args.sentence_pairs is not None:
         curation["sentence_pairs"] = args.sentence_pairs
+    if args.compound_queries is not None:
+        curation["compound_queries"] = args.compound_queries
     if args.no_filter:
         curation["filtering"] = {"round_trip_top_k": None, "min_words": 1, "max_words": 10_000,
                                  "max_copied_fraction": 1.0, "near_duplicate_threshold": 1.0}

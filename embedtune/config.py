@@ -91,6 +91,26 @@ class EmbeddedLLMConfig(_Strict):
     context_size: int = Field(default=4096, ge=512)
     parallel_slots: int = Field(default=1, ge=1)
     startup_timeout_s: float = Field(default=180.0, gt=0)
+    server_binary: str | None = Field(
+        default=None,
+        description="A llama.cpp-compatible `llama-server` executable (path, or a name on PATH) "
+        "to serve the embedded GGUF instead of the xllamacpp engine; null: xllamacpp. "
+        "`make native-llm-ik` builds ik_llama.cpp's server for this CPU into "
+        ".venv/bin/ik-llama-server, the fastest runtime measured on 2 cores "
+        "(benchmarks/README.md, P2).",
+    )
+    server_args: list[str] = Field(
+        default=[],
+        description="Extra command-line flags for server_binary, e.g. [\"--run-time-repack\", "
+        "\"-fa\", \"on\"]. The model, address, threads, context and slots are set from the "
+        "fields above.",
+    )
+
+    @model_validator(mode="after")
+    def _args_need_binary(self) -> "EmbeddedLLMConfig":
+        if self.server_args and not self.server_binary:
+            raise ValueError("generation.embedded.server_args needs generation.embedded.server_binary.")
+        return self
 
 
 class GenerationConfig(_Strict):
@@ -254,6 +274,12 @@ class CurationConfig(_Strict):
         "in-domain signal; trained as a dataset of its own so that a chunk is never its own "
         "in-batch negative.",
     )
+    compound_queries: int = Field(
+        default=0, ge=0,
+        description="Per training chunk, add up to this many longer queries that join two of "
+        "its kept questions (\"What is X? How does Y change?\"), so the model also learns "
+        "multi-part queries. 0 disables.",
+    )
     check_llm_negatives: bool = Field(
         default=True,
         description="Blank an LLM negative query that the base model finds at least as close to "
@@ -341,6 +367,19 @@ class TrainingConfig(_Strict):
         "development benchmark (within the training seed's spread).",
     )
     hardness_strength: float = Field(default=0.0, ge=0)
+    guided_negatives: bool = Field(
+        default=False,
+        description="GISTEmbed (Solatorio 2024): a frozen copy of the base model scores every "
+        "in-batch negative, and those it rates at least as close to the query as the positive "
+        "(likely other valid answers in a repetitive corpus) are left out of the softmax. Costs "
+        "one more forward pass per batch. Works with query_to_doc, plus query_to_query and "
+        "doc_to_doc; not with doc_to_query or hardness weighting.",
+    )
+    guide_margin: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="guided_negatives only: also drop negatives the guide rates within this "
+        "margin below the positive (absolute cosine).",
+    )
     learning_rate: float = Field(default=3e-5, gt=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0)
@@ -382,6 +421,16 @@ class TrainingConfig(_Strict):
                 "training.partition_mode per_direction works only with query_to_doc and "
                 f"doc_to_query; drop {sorted(d.value for d in same_side)} or use joint."
             )
+        if self.guided_negatives and (
+            LossDirection.doc_to_query in directions or self.hardness_mode is not None
+        ):
+            raise ValueError(
+                "training.guided_negatives (GISTEmbed) supports query_to_doc, query_to_query and "
+                "doc_to_doc only, without hardness weighting: drop doc_to_query and "
+                "hardness_mode, or turn guided_negatives off."
+            )
+        if self.guide_margin and not self.guided_negatives:
+            raise ValueError("training.guide_margin needs training.guided_negatives: true.")
         if (self.hardness_mode is None) != (self.hardness_strength == 0):
             raise ValueError(
                 "training.hardness_mode and training.hardness_strength go together: set both "

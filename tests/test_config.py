@@ -89,6 +89,11 @@ def test_mining_window_must_be_a_real_range(tmp_path):
     ("{hardness_mode: in_batch_negatives}", "hardness_mode and training.hardness_strength go together"),
     ("{hardness_strength: 5}", "hardness_mode and training.hardness_strength go together"),
     ("{loss_directions: [query_to_doc, sideways]}", r"training\.loss_directions\.1"),
+    ("{guided_negatives: true, loss_directions: [query_to_doc, doc_to_query]}",
+     "guided_negatives .* drop doc_to_query"),
+    ("{guided_negatives: true, hardness_mode: in_batch_negatives, hardness_strength: 9}",
+     "without hardness weighting"),
+    ("{guide_margin: 0.1}", "guide_margin needs training.guided_negatives"),
 ])
 def test_contrastive_loss_settings_are_checked_at_load(tmp_path, training, message):
     with pytest.raises(ConfigError, match=message):

