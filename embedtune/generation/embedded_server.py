@@ -10,9 +10,9 @@ Run as ``python -m embedtune.generation.embedded_server --model X.gguf``: prints
 ``{"base_url": ...}`` when ready and serves until stdin closes or it is terminated.
 
 With ``embedded.server_binary`` the same GGUF is served by a ``llama-server`` executable
-instead (ik_llama.cpp's, built for the machine's CPU, reads prompts ~30% faster on 2 cores than
-the xllamacpp wheel rebuilt natively; benchmarks/README.md, P2). It speaks the same HTTP API,
-so nothing after start-up changes.
+instead: ik_llama.cpp's, built for the machine's CPU, reads prompts 10-30% faster on 2 cores
+than llama.cpp built the same way (benchmarks/README.md, P2), and prompt reading is most of a
+chunk's time on a CPU. It speaks the same HTTP API, so nothing after start-up changes.
 """
 
 from __future__ import annotations
