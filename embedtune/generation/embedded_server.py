@@ -111,12 +111,20 @@ def embedded_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
         yield json.loads(line)["base_url"]
     finally:
         if process.stdin:
-            process.stdin.close()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            process.stdin.close()  # the engine serves until its stdin closes
+        _stop(process, terminate=False)
+
+
+def _stop(process: subprocess.Popen, terminate: bool) -> None:
+    """Ask the server to stop (SIGTERM, or nothing when closing its stdin already did), give it
+    15 s to exit cleanly, then kill it: a server must never outlive the step."""
+    if terminate:
+        process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _free_port() -> int:
@@ -163,12 +171,7 @@ def external_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
             _wait_until_healthy(process, f"http://127.0.0.1:{port}/health", config, log)
             yield f"http://127.0.0.1:{port}/v1"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, terminate=True)
 
 
 def _wait_until_healthy(process: subprocess.Popen, url: str, config: EmbeddedLLMConfig, log) -> None:
