@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
