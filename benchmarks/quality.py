@@ -44,8 +44,6 @@ K_VALUES = [1, 5, 10]
 RUNTIME_ONLY = {"embedded", "concurrency", "timeout_s", "max_retries", "max_failed_fraction",
                 "failure_check_after", "backoff_initial_s", "backoff_max_s", "max_retry_after_s",
                 "unparsable_retries", "resume", "cache_dir"}
-
-
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", type=Path, default=Path("configs/lyft_10k.yaml"),
@@ -83,6 +81,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reference-queries", action="store_true",
                    help="train on the gpt-3.5 questions of the first half (qa_dataset.json) "
                    "instead of the LLM's: what the same recipe makes of gpt-3.5's data")
+    p.add_argument("--add-queries", nargs="+", metavar="SOURCE",
+                   help="diagnostic: also train on these query sets, each 'reference' (gpt-3.5's "
+                   "first-half questions) or a cached generation file from --work-dir; tells "
+                   "whether more, or differently written, data would move the result")
+    p.add_argument("--transductive", action="store_true",
+                   help="also generate queries for the SECOND half's chunks (never its questions) "
+                   "and train on both halves: what retrieval gains on documents the model was "
+                   "trained on, as when the corpus served is the corpus trained on. A different "
+                   "question from the benchmark's, which holds those chunks out")
     p.add_argument("--base-weight", type=float, nargs="+",
                    help="training.base_weight (WiSE-FT); several values train once and evaluate "
                    "each mix, one result row per value")
@@ -168,6 +175,16 @@ def reference_queries(qa: dict, corpus: dict[str, str], train_ids: list[str]) ->
     return {"queries": rows, "failures": [], "stats": {}, "wall_seconds": 0.0}
 
 
+def pulled_to_train(result, relevant: list[set[str]], train: set[str]) -> tuple[float, int]:
+    """Of the test queries whose first hit is wrong, the share whose first hit is a train chunk.
+
+    Half the corpus is train chunks. If training pulls unseen questions toward the chunks it saw,
+    this share rises above the base model's, and that is lost retrieval on new text.
+    """
+    wrong = [r[0] for r, rel in zip(result.rankings, relevant) if r and r[0] not in rel]
+    return (sum(c in train for c in wrong) / len(wrong) if wrong else 0.0), len(wrong)
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -179,6 +196,20 @@ def main() -> None:
     generation, curation, training = settings_from(args)
     generated = (reference_queries(qa, corpus, train_ids) if args.reference_queries
                  else load_generated(args, generation, corpus, train_ids))
+    if args.transductive:
+        second = load_generated(args, generation, corpus, ids[len(ids) // 2 :])
+        generated = {**generated, "queries": generated["queries"] + second["queries"],
+                     "failures": generated["failures"] + second["failures"],
+                     "wall_seconds": generated["wall_seconds"] + second["wall_seconds"]}
+        train_ids = ids
+    train_set = set(train_ids)
+    for source in args.add_queries or []:
+        extra = (reference_queries(qa, corpus, train_ids) if source == "reference"
+                 else json.loads(Path(source).read_text()))["queries"]
+        tag = "ref" if source == "reference" else Path(source).stem
+        # Ids stay unique across sets; the chunk ids (and so the train/test split) do not change.
+        generated["queries"] = generated["queries"] + [{**q, C.QUERY_ID: f"{tag}:{q[C.QUERY_ID]}"}
+                                                       for q in extra if q[C.CHUNK_ID] in train_set]
     # Generation is counted once, by its own wall time, whether it ran now or filled the cache
     # earlier; the clock for the rest starts here.
     after_generation = time.monotonic()
@@ -236,6 +267,13 @@ def main() -> None:
         add_hybrids(systems, relevant, evaluation)  # finetuned+bm25 (base+bm25 is there already)
         comparison = compare([qid for qid, _ in test], texts, systems, len(ids), evaluation)
         print(f"\n{label}\n" + markdown_table(comparison))
+        # Meaningless when every chunk was trained on (--transductive).
+        pulled = {} if args.transductive else {
+            name: pulled_to_train(r, relevant, train_set) for name, r in systems.items()
+            if r.rankings is not None}
+        if pulled:
+            print("Wrong first hits that are train chunks: "
+                  + ", ".join(f"{name} {share:.1%} of {n}" for name, (share, n) in pulled.items()))
         row = {
             **settings,
             **{k: round(v, 4) for k, v in stats.items()},  # a soup's train_seconds: all seeds
@@ -243,6 +281,8 @@ def main() -> None:
             "training": training.model_copy(update={"base_weight": base_weight, "seed": seed}).model_dump(mode="json"),
             # generation (as measured when the cache was filled) + this run's curation, training
             # and evaluation: the whole quality recipe's cost on this machine.
+            **({"wrong_top1_in_train": {name: round(share, 4) for name, (share, _) in pulled.items()}}
+               if pulled else {}),
             "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - after_generation, 1),
         }
         print("Settings: " + json.dumps(row))
