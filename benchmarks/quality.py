@@ -44,6 +44,8 @@ K_VALUES = [1, 5, 10]
 RUNTIME_ONLY = {"embedded", "concurrency", "timeout_s", "max_retries", "max_failed_fraction",
                 "failure_check_after", "backoff_initial_s", "backoff_max_s", "max_retry_after_s",
                 "unparsable_retries", "resume", "cache_dir"}
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", type=Path, default=Path("configs/lyft_10k.yaml"),
@@ -192,19 +194,21 @@ def main() -> None:
     corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
     qa = json.loads((args.data / "qa_dataset.json").read_text())
     ids = list(corpus)
-    train_ids, test_ids = ids[: len(ids) // 2], set(ids[len(ids) // 2 :])
+    first_half, second_half = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    train_ids, test_ids = first_half, set(second_half)
     generation, curation, training = settings_from(args)
-    generated = (reference_queries(qa, corpus, train_ids) if args.reference_queries
-                 else load_generated(args, generation, corpus, train_ids))
+    generated = (reference_queries(qa, corpus, first_half) if args.reference_queries
+                 else load_generated(args, generation, corpus, first_half))
     if args.transductive:
-        second = load_generated(args, generation, corpus, ids[len(ids) // 2 :])
+        second = load_generated(args, generation, corpus, second_half)
         generated = {**generated, "queries": generated["queries"] + second["queries"],
                      "failures": generated["failures"] + second["failures"],
                      "wall_seconds": generated["wall_seconds"] + second["wall_seconds"]}
         train_ids = ids
     train_set = set(train_ids)
     for source in args.add_queries or []:
-        extra = (reference_queries(qa, corpus, train_ids) if source == "reference"
+        # gpt-3.5's questions about the first half only: the second half's are the test.
+        extra = (reference_queries(qa, corpus, first_half) if source == "reference"
                  else json.loads(Path(source).read_text()))["queries"]
         tag = "ref" if source == "reference" else Path(source).stem
         # Ids stay unique across sets; the chunk ids (and so the train/test split) do not change.
@@ -279,10 +283,10 @@ def main() -> None:
             **{k: round(v, 4) for k, v in stats.items()},  # a soup's train_seconds: all seeds
             "label": label,
             "training": training.model_copy(update={"base_weight": base_weight, "seed": seed}).model_dump(mode="json"),
-            # generation (as measured when the cache was filled) + this run's curation, training
-            # and evaluation: the whole quality recipe's cost on this machine.
             **({"wrong_top1_in_train": {name: round(share, 4) for name, (share, _) in pulled.items()}}
                if pulled else {}),
+            # generation (as measured when the cache was filled) + this run's curation, training
+            # and evaluation: the whole quality recipe's cost on this machine.
             "recipe_seconds": round(generated["wall_seconds"] + time.monotonic() - after_generation, 1),
         }
         print("Settings: " + json.dumps(row))
