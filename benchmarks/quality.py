@@ -95,6 +95,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--base-weight", type=float, nargs="+",
                    help="training.base_weight (WiSE-FT); several values train once and evaluate "
                    "each mix, one result row per value")
+    p.add_argument("--save-model", type=Path, metavar="DIR",
+                   help="save the finetuned model (the last row's weights) for chunk_reading.py")
     p.add_argument("--soup-seeds", type=int, nargs="+",
                    help="also train with these seeds and average all the trained weights (a "
                    "uniform model soup); one row per seed and one for the soup")
@@ -255,7 +257,7 @@ def main() -> None:
         "generation_seconds": round(generated["wall_seconds"], 1),
         "config": str(args.config),
         "overrides": {k: v for k, v in vars(args).items()
-                      if v not in (None, False) and k not in {"data", "work_dir", "config", "label"}},
+                      if v not in (None, False) and k not in {"data", "work_dir", "config", "label", "save_model"}},
         "curation_config": curation.model_dump(mode="json"),
     }
     runs = [(f"{args.label}-s{seed}", state, training.base_weight, seed, stats)
@@ -297,6 +299,9 @@ def main() -> None:
         }
         with (args.work_dir / "results.jsonl").open("a") as out:
             out.write(json.dumps(record) + "\n")
+    if args.save_model:
+        tuned.save(str(args.save_model))
+        print(f"Saved the finetuned model ({runs[-1][0]}) to {args.save_model}")
 
 
 if __name__ == "__main__":

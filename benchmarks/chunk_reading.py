@@ -1,0 +1,141 @@
+"""How should a model read chunks longer than it was trained on? Base vs finetuned per reading.
+
+The quality benchmark's chunks come with the dataset (``corpus.json``), cut by another tool:
+47% of them are longer than 510 of all-MiniLM-L6-v2's tokens (up to ~1,000; tables of
+numbers take many word pieces), so a model reading 512 tokens never sees their second half.
+all-MiniLM-L6-v2 was also trained on inputs of at most 128 tokens. This script scores the same
+test questions (gpt-3.5's, on the second half of the chunks; see ``quality.py``) under several
+ways of turning a chunk into a score, none of which needs training:
+
+- ``first512``: one embedding of the chunk's first 512 tokens (what ``quality.py`` measures);
+- ``max{W}``: the chunk cut into windows of W tokens (half-window stride), the chunk's score is
+  its best window's (MaxP, Dai and Callan 2019; "parent-document retrieval" in RAG stacks);
+- ``first512+max{W}``: the sum of the two, so a chunk needs both a good start and a good window.
+
+Each reading is applied to the base model and to each finetuned model given (folders written by
+``quality.py --save-model``), and each finetuned model is compared with the base model read the
+same way (paired bootstrap on NDCG@10), and with the best base reading.
+
+    python benchmarks/chunk_reading.py --data ../shared/data/seed-10k-lyft --models outputs/quality/model-L
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from embedtune.config import TrainingConfig  # noqa: E402
+from embedtune.evaluation.metrics import mean_scores, score_query  # noqa: E402
+from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
+from embedtune.training.models import load_model  # noqa: E402
+
+K_VALUES = [1, 5, 10]
+NDCG = "ndcg@10"
+BASE = "base"
+
+
+def windows(tokenizer, text: str, size: int) -> list[str]:
+    """``text`` cut into windows of ``size`` tokens that overlap by half, as exact substrings."""
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    if len(offsets) <= size:
+        return [text]
+    out, start, stride = [], 0, size // 2
+    while True:
+        end = min(start + size, len(offsets))
+        out.append(text[offsets[start][0]:offsets[end - 1][1]])
+        if end == len(offsets):
+            return out
+        start += stride
+
+
+def chunk_scores(model, queries: np.ndarray, chunks: list[str], size: int) -> np.ndarray:
+    """(queries x chunks) cosine of each chunk's best window of ``size`` tokens."""
+    pieces, owner = [], []
+    for k, chunk in enumerate(chunks):
+        cut = windows(model.tokenizer, chunk, size)
+        pieces += cut
+        owner += [k] * len(cut)
+    model.max_seq_length = size + 2  # [CLS] and [SEP]
+    emb = model.encode(pieces, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+    sims, owner_ids = queries @ emb.T, np.asarray(owner)
+    return np.stack([sims[:, owner_ids == k].max(axis=1) for k in range(len(chunks))], axis=1)
+
+
+def readings(model, questions: list[str], chunks: list[str], sizes: list[int]) -> dict[str, np.ndarray]:
+    """Score matrices for each reading of ``chunks``."""
+    model.max_seq_length = 512
+    queries = model.encode(questions, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    first = queries @ model.encode(chunks, batch_size=16, normalize_embeddings=True,
+                                   show_progress_bar=False).T
+    out = {"first512": first}
+    for size in sizes:
+        best = chunk_scores(model, queries, chunks, size)
+        out[f"max{size}"] = best
+        out[f"first512+max{size}"] = first + best
+    model.max_seq_length = 512
+    return out
+
+
+def per_query(scores: np.ndarray, ids: list[str], relevant: list[set[str]]) -> list[dict[str, float]]:
+    order = np.argsort(-scores, axis=1)[:, : max(K_VALUES)]
+    return [score_query([ids[j] for j in row], rel, K_VALUES) for row, rel in zip(order, relevant)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
+    p.add_argument("--base-model", default=TrainingConfig().base_model)
+    p.add_argument("--models", nargs="*", default=[], help="finetuned model folders")
+    p.add_argument("--window-sizes", type=int, nargs="+", default=[254, 126],
+                   help="window lengths in tokens, without [CLS] and [SEP]")
+    args = p.parse_args()
+    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
+    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    ids = list(corpus)
+    test_ids = set(ids[len(ids) // 2:])
+    test = [(q, t) for q, t in qa["queries"].items() if qa["relevant_docs"][q][0] in test_ids]
+    questions, relevant = [t for _, t in test], [set(qa["relevant_docs"][q]) for q, _ in test]
+    chunks = [corpus[i] for i in ids]
+    tokenizer = load_model(args.base_model, 512).tokenizer
+    lengths = np.array([len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in chunks])
+    print(f"{len(questions)} test questions over {len(chunks)} chunks; chunk tokens: median "
+          f"{np.median(lengths):.0f}, max {lengths.max()}, {(lengths > 510).mean():.0%} longer than 510")
+
+    scores: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for name in [BASE, *args.models]:
+        model = load_model(args.base_model if name == BASE else name, 512)
+        scores[name] = {reading: per_query(s, ids, relevant)
+                        for reading, s in readings(model, questions, chunks, args.window_sizes).items()}
+
+    long = np.array([lengths[ids.index(next(iter(rel)))] > 510 for rel in relevant])
+    metrics = list(mean_scores(scores[BASE]["first512"]))
+    print(f"\nLast column: NDCG@10 of the {long.sum()} questions whose chunk is longer than 510 tokens.")
+    print("\n| model | reading | " + " | ".join(metrics) + " | ndcg@10, long chunks |")
+    print("|---|---|" + "---:|" * (len(metrics) + 1))
+    for name, by_reading in scores.items():
+        for reading, rows in by_reading.items():
+            means = mean_scores(rows)
+            on_long = np.mean([q[NDCG] for q, is_long in zip(rows, long) if is_long])
+            print(f"| {Path(name).name} | {reading} | " + " | ".join(f"{means[m]:.3f}" for m in metrics)
+                  + f" | {on_long:.3f} |")
+    best_reading = max(scores[BASE], key=lambda r: mean_scores(scores[BASE][r])[NDCG])
+    best_base = [q[NDCG] for q in scores[BASE][best_reading]]
+    print(f"\nBest base reading: {best_reading} ({np.mean(best_base):.3f} NDCG@10).")
+    for name in args.models:
+        for reading, rows in scores[name].items():
+            ndcg = [q[NDCG] for q in rows]
+            same = paired_bootstrap([q[NDCG] for q in scores[BASE][reading]], ndcg, NDCG)
+            best = paired_bootstrap(best_base, ndcg, NDCG)
+            print(f"- {Path(name).name}, {reading}: {np.mean(ndcg):.3f}; vs base read the same way "
+                  f"{same.mean:+.3f} ({same.low:+.3f}..{same.high:+.3f}), vs the best base reading "
+                  f"{best.mean:+.3f} ({best.low:+.3f}..{best.high:+.3f})")
+
+
+if __name__ == "__main__":
+    main()
