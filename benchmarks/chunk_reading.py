@@ -34,6 +34,7 @@ from embedtune.config import TrainingConfig  # noqa: E402
 from embedtune.evaluation.metrics import mean_scores, score_query  # noqa: E402
 from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
+from quality import split_benchmark  # noqa: E402  (benchmarks/, this script's folder)
 
 K_VALUES = [1, 5, 10]
 NDCG = "ndcg@10"
@@ -98,9 +99,7 @@ def main() -> None:
     args = p.parse_args()
     corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
     qa = json.loads((args.data / "qa_dataset.json").read_text())
-    ids = list(corpus)
-    test_ids = set(ids[len(ids) // 2:])
-    test = [(q, t) for q, t in qa["queries"].items() if qa["relevant_docs"][q][0] in test_ids]
+    ids, _, _, test = split_benchmark(corpus, qa)
     questions, relevant = [t for _, t in test], [set(qa["relevant_docs"][q]) for q, _ in test]
     chunks = [corpus[i] for i in ids]
     base = load_model(args.base_model, 512)

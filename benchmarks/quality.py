@@ -179,6 +179,18 @@ def reference_queries(qa: dict, corpus: dict[str, str], train_ids: list[str]) ->
     return {"queries": rows, "failures": [], "stats": {}, "wall_seconds": 0.0}
 
 
+def split_benchmark(corpus: dict[str, str], qa: dict) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+    """Chunk ids in corpus order, their first and second halves, and the test questions.
+
+    The test questions are the dataset's (gpt-3.5's) questions whose chunk is in the second half.
+    """
+    ids = list(corpus)
+    first_half, second_half = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    test_ids = set(second_half)
+    test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in test_ids]
+    return ids, first_half, second_half, test
+
+
 def pulled_to_train(result, relevant: list[set[str]], train: set[str]) -> tuple[float, int]:
     """Of the test queries whose first hit is wrong, the share whose first hit is a train chunk.
 
@@ -195,9 +207,8 @@ def main() -> None:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
     qa = json.loads((args.data / "qa_dataset.json").read_text())
-    ids = list(corpus)
-    first_half, second_half = ids[: len(ids) // 2], ids[len(ids) // 2 :]
-    train_ids, test_ids = first_half, set(second_half)
+    ids, first_half, second_half, test = split_benchmark(corpus, qa)
+    train_ids = first_half
     generation, curation, training = settings_from(args)
     generated = (reference_queries(qa, corpus, first_half) if args.reference_queries
                  else load_generated(args, generation, corpus, first_half))
@@ -220,7 +231,6 @@ def main() -> None:
     # earlier; the clock for the rest starts here.
     after_generation = time.monotonic()
 
-    test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in test_ids]
     texts = [t for _, t in test]
     relevant = [set(qa["relevant_docs"][qid]) for qid, _ in test]
     corpus_texts = [corpus[i] for i in ids]
