@@ -14,7 +14,9 @@ ways of turning a chunk into a score, none of which needs training:
 
 Each reading is applied to the base model and to each finetuned model given (folders written by
 ``quality.py --save-model``), and each finetuned model is compared with the base model read the
-same way (paired bootstrap on NDCG@10), and with the best base reading.
+same way (paired bootstrap on NDCG@10), and with the best base reading. Both comparisons are
+also made on the questions whose chunk fits in 510 tokens: every reading sees all of their
+chunk, so truncation cannot hide the answer from either model.
 
     python benchmarks/chunk_reading.py --data ../shared/data/seed-10k-lyft --models outputs/quality/model-L
 """
@@ -89,6 +91,11 @@ def per_query(scores: np.ndarray, ids: list[str], relevant: list[set[str]]) -> l
     return [score_query([ids[j] for j in row], rel, K_VALUES) for row, rel in zip(order, relevant)]
 
 
+def _ndcg(rows: list[dict[str, float]], mask: list[bool] | None = None) -> list[float]:
+    """Per-question NDCG@10, of the questions where ``mask`` is true (all without one)."""
+    return [q[NDCG] for k, q in enumerate(rows) if mask is None or mask[k]]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
@@ -116,26 +123,29 @@ def main() -> None:
 
     long = [max(lengths[c] for c in rel) > FITS for rel in relevant]
     metrics = list(mean_scores(scores[BASE]["first512"]))
-    print(f"\nLast column: NDCG@10 of the {sum(long)} questions whose chunk is longer than {FITS} tokens.")
-    print("\n| model | reading | " + " | ".join(metrics) + " | ndcg@10, long chunks |")
-    print("|---|---|" + "---:|" * (len(metrics) + 1))
+    fits = [not is_long for is_long in long]
+    print(f"\nLast columns: NDCG@10 of the {sum(long)} questions whose chunk is longer than {FITS} "
+          f"tokens, and of the {sum(fits)} whose chunk fits.")
+    print("\n| model | reading | " + " | ".join(metrics) + " | ndcg@10, long chunks | ndcg@10, chunks that fit |")
+    print("|---|---|" + "---:|" * (len(metrics) + 2))
     for name, by_reading in scores.items():
         for reading, rows in by_reading.items():
             means = mean_scores(rows)
-            on_long = np.mean([q[NDCG] for q, is_long in zip(rows, long) if is_long])
+            on_long, on_fits = (np.mean(_ndcg(rows, mask)) for mask in (long, fits))
             print(f"| {Path(name).name} | {reading} | " + " | ".join(f"{means[m]:.3f}" for m in metrics)
-                  + f" | {on_long:.3f} |")
+                  + f" | {on_long:.3f} | {on_fits:.3f} |")
     best_reading = max(scores[BASE], key=lambda r: mean_scores(scores[BASE][r])[NDCG])
-    best_base = [q[NDCG] for q in scores[BASE][best_reading]]
-    print(f"\nBest base reading: {best_reading} ({np.mean(best_base):.3f} NDCG@10).")
+    print(f"\nBest base reading: {best_reading} "
+          f"({np.mean(_ndcg(scores[BASE][best_reading])):.3f} NDCG@10).")
     for name in args.models:
         for reading, rows in scores[name].items():
-            ndcg = [q[NDCG] for q in rows]
-            same = paired_bootstrap([q[NDCG] for q in scores[BASE][reading]], ndcg, NDCG)
-            best = paired_bootstrap(best_base, ndcg, NDCG)
-            print(f"- {Path(name).name}, {reading}: {np.mean(ndcg):.3f}; vs base read the same way "
-                  f"{same.mean:+.3f} ({same.low:+.3f}..{same.high:+.3f}), vs the best base reading "
-                  f"{best.mean:+.3f} ({best.low:+.3f}..{best.high:+.3f})")
+            for subset, mask in (("all questions", None), ("chunks that fit", fits)):
+                ndcg = _ndcg(rows, mask)
+                same = paired_bootstrap(_ndcg(scores[BASE][reading], mask), ndcg, NDCG)
+                best = paired_bootstrap(_ndcg(scores[BASE][best_reading], mask), ndcg, NDCG)
+                print(f"- {Path(name).name}, {reading}, {subset}: {np.mean(ndcg):.3f}; vs base read the "
+                      f"same way {same.mean:+.3f} ({same.low:+.3f}..{same.high:+.3f}), vs the best base "
+                      f"reading {best.mean:+.3f} ({best.low:+.3f}..{best.high:+.3f})")
 
 
 if __name__ == "__main__":

@@ -97,10 +97,17 @@ def parse_args() -> argparse.Namespace:
                    "each mix, one result row per value")
     p.add_argument("--save-model", type=Path, metavar="DIR",
                    help="save the finetuned model (the last row's weights) for chunk_reading.py")
+    p.add_argument("--init-model", type=Path, metavar="DIR",
+                   help="start training from this sentence-transformers folder (e.g. a domain-adapted "
+                   "copy of the base model) instead of the base model; base metrics and curation "
+                   "still use the base model")
     p.add_argument("--soup-seeds", type=int, nargs="+",
                    help="also train with these seeds and average all the trained weights (a "
                    "uniform model soup); one row per seed and one for the soup")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.init_model and args.soup_seeds:
+        p.error("--soup-seeds retrains from the base model; it cannot be combined with --init-model")
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationConfig, TrainingConfig]:
@@ -245,7 +252,8 @@ def main() -> None:
     curation_seconds = time.monotonic() - started
     base_weights = args.base_weight or [training.base_weight]
     base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
-    tuned, train_stats = finetune(base, curated.rows, training.model_copy(update={"base_weight": 0.0}))
+    start = load_model(str(args.init_model), training.max_seq_length) if args.init_model else base
+    tuned, train_stats = finetune(start, curated.rows, training.model_copy(update={"base_weight": 0.0}))
     tuned_state = {k: v.detach().clone() for k, v in tuned.state_dict().items()}
     soup: dict[int, tuple[dict, dict]] = {}  # seed -> (weights, training stats)
     if args.soup_seeds:  # each ingredient is evaluated alone first, then the soup replaces tuned
@@ -266,7 +274,7 @@ def main() -> None:
         "curation_seconds": round(curation_seconds, 1),
         "generation_seconds": round(generated["wall_seconds"], 1),
         "config": str(args.config),
-        "overrides": {k: v for k, v in vars(args).items()
+        "overrides": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
                       if v not in (None, False) and k not in {"data", "work_dir", "config", "label", "save_model"}},
         "curation_config": curation.model_dump(mode="json"),
     }
