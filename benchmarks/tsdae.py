@@ -45,8 +45,8 @@ def sentences(chunks: list[str], min_words: int = 6, max_words: int = 64) -> lis
     for chunk in chunks:
         for part in re.split(r"(?<=[.!?])\s+|\n{2,}", chunk):
             words = part.split()
-            out += [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)
-                    if len(words[i : i + max_words]) >= min_words]
+            pieces = (words[i : i + max_words] for i in range(0, len(words), max_words))
+            out += [" ".join(piece) for piece in pieces if len(piece) >= min_words]
     return out
 
 
