@@ -46,3 +46,29 @@ def wait_for(condition: Callable[[], T], timeout: float = 60.0, what: str = "con
             return value
         time.sleep(0.5)
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+def click_when_ready(browser, by: str, locator: str, timeout: float = 60.0, what: str = "element") -> None:
+    """Click an element ``locator`` finds, the first that takes the click.
+
+    A single-page app adds an element before it can be clicked: a side sheet slides in, and
+    until it has, its buttons are in the page but "not interactable". Finding the element is
+    not enough, so the click itself is retried until the deadline.
+    """
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        ElementNotInteractableException,
+        StaleElementReferenceException,
+    )
+
+    def clicked() -> bool:
+        for element in browser.find_elements(by, locator):
+            try:
+                element.click()
+                return True
+            except (ElementNotInteractableException, ElementClickInterceptedException,
+                    StaleElementReferenceException):
+                continue
+        return False
+
+    wait_for(clicked, timeout, f"{what} to take a click")

@@ -102,7 +102,7 @@ def open_report(browser, dashboard_url: str, run_id: str, artifact: str, timeout
     return with the driver switched into the report's iframe."""
     from selenium.webdriver.common.by import By
 
-    from tests.browser import wait_for
+    from tests.browser import click_when_ready, wait_for
 
     browser.get(f"{dashboard_url}/projects/default/runs/{run_id}")
     node = wait_for(
@@ -110,14 +110,10 @@ def open_report(browser, dashboard_url: str, run_id: str, artifact: str, timeout
         timeout, f"the {artifact} node in the run's DAG")[0]
     # A DAG of ~30 nodes is drawn to fit; a script click reaches a node however small it is.
     browser.execute_script("arguments[0].click()", node)
-    tab = wait_for(
-        lambda: browser.find_elements(
-            By.XPATH, "//button[@role='tab'][normalize-space()='Visualization']"),
-        timeout, "the Visualization tab of the artifact's sheet")[0]
-    tab.click()
-    preview = wait_for(lambda: browser.find_elements(By.XPATH, "//button[normalize-space()='Load Preview']"),
-                       timeout, "the Load Preview button")[0]
-    preview.click()
+    click_when_ready(browser, By.XPATH, "//button[@role='tab'][normalize-space()='Visualization']",
+                     timeout, "the Visualization tab of the artifact's sheet")
+    click_when_ready(browser, By.XPATH, "//button[normalize-space()='Load Preview']",
+                     timeout, "the Load Preview button")
     frame = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, REPORT_IFRAME),
                      timeout, "the iframe with the HTML visualization")[0]
     browser.switch_to.frame(frame)
