@@ -101,8 +101,9 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
     p.add_argument("--base-model", default=TrainingConfig().base_model)
     p.add_argument("--models", nargs="*", default=[], help="finetuned model folders")
-    p.add_argument("--window-sizes", type=int, nargs="+", default=[254, 126],
-                   help="window lengths in tokens, without [CLS] and [SEP]")
+    p.add_argument("--window-sizes", type=int, nargs="*", default=[254, 126],
+                   help="window lengths in tokens, without [CLS] and [SEP]; none (the flag "
+                   "alone) scores the first512 reading only")
     args = p.parse_args()
     corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
     qa = json.loads((args.data / "qa_dataset.json").read_text())

@@ -34,7 +34,8 @@ from embedtune.config import load_config  # noqa: E402
 from embedtune.curation.curate import HARD_NEGATIVE_IDS, curate  # noqa: E402
 from embedtune.generation.embedded_model import ensure_embedded_gguf  # noqa: E402
 from embedtune.generation.embedded_server import embedded_server  # noqa: E402
-from embedtune.training.models import embedder, load_model  # noqa: E402
+from embedtune.encoding import encoder  # noqa: E402
+from embedtune.training.models import load_model  # noqa: E402
 from quality import reference_queries, split_benchmark  # noqa: E402
 
 PROMPT = ("Passage from {domain}:\n\"\"\"\n{passage}\n\"\"\"\n\nQuestion: {question}\n\n"
@@ -70,7 +71,7 @@ def main() -> None:
     _, first_half, _, _ = split_benchmark(corpus, qa)
     base = load_model(config.training.base_model, config.training.max_seq_length)
     rows = curate(reference_queries(qa, corpus, first_half)["queries"], first_half,
-                  [corpus[i] for i in first_half], curation, embedder(base)).rows
+                  [corpus[i] for i in first_half], curation, encoder(base)).rows
     sample = random.Random(1).sample([r for r in rows if r[HARD_NEGATIVE_IDS]], args.sample)
     words = config.generation.max_chunk_tokens  # the words of a chunk the LLM is shown
 

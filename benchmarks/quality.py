@@ -37,7 +37,8 @@ from embedtune.evaluation.compare import BASE, FINETUNED, add_hybrids, compare, 
 from embedtune.evaluation.report import markdown_table  # noqa: E402
 from embedtune.generation.runner import generate_queries  # noqa: E402
 from embedtune.training.finetune import finetune, interpolate_weights  # noqa: E402
-from embedtune.training.models import embedder, load_model  # noqa: E402
+from embedtune.encoding import encoder  # noqa: E402
+from embedtune.training.models import load_model  # noqa: E402
 
 K_VALUES = [1, 5, 10]
 # Generation settings that change how fast queries come, not what they say.
@@ -248,7 +249,7 @@ def main() -> None:
 
     started = time.monotonic()
     curated = curate(generated["queries"], train_ids, [corpus[i] for i in train_ids],
-                     curation, embedder(base))
+                     curation, encoder(base))
     curation_seconds = time.monotonic() - started
     base_weights = args.base_weight or [training.base_weight]
     base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}

@@ -48,7 +48,8 @@ from embedtune.config import Loss, load_config  # noqa: E402
 from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.evaluation.retrieval import RetrievalResult, score_rankings  # noqa: E402
 from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
-from embedtune.training.models import embedder, load_model  # noqa: E402
+from embedtune.encoding import encoder  # noqa: E402
+from embedtune.training.models import load_model  # noqa: E402
 from quality import K_VALUES, reference_queries, split_benchmark  # noqa: E402
 
 QUERY, DOCUMENT = "query", "document"
@@ -120,7 +121,7 @@ def main() -> None:
 
     base = load_model(training.base_model, training.max_seq_length)
     rows = curate(reference_queries(qa, corpus, first_half)["queries"], first_half,
-                  [corpus[i] for i in first_half], config.curation, embedder(base)).rows
+                  [corpus[i] for i in first_half], config.curation, encoder(base)).rows
     encode = {"batch_size": 64, "convert_to_tensor": True, "normalize_embeddings": True}
     base_q, base_c = base.encode(texts, **encode), base.encode(chunk_texts, **encode)
     results = {"base": ranked(base_q, base_c, ids, relevant)}

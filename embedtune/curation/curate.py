@@ -16,18 +16,16 @@ import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 import constants as C
 from embedtune.config import CurationConfig
 from embedtune.curation.text import copied_fraction, normalized, words
+from embedtune.encoding import Encoder
 
 logger = logging.getLogger(__name__)
-
-Embed = Callable[[list[str]], np.ndarray]
-"""Texts -> L2-normalised embeddings (one row per text)."""
 
 KIND = "kind"  # "generated" (LLM question), "compound" (two joined) or "sentence" (inverse cloze)
 GENERATED, COMPOUND, SENTENCE = "generated", "compound", "sentence"
@@ -97,12 +95,14 @@ def curate(
     chunk_ids: Sequence[str],
     chunk_texts: Sequence[str],
     config: CurationConfig,
-    embed: Embed,
+    encoder: Encoder,
 ) -> CurationResult:
     """Filter ``rows`` (generated queries) and attach mined hard negatives.
 
     ``chunk_ids``/``chunk_texts`` are the training chunks: the round-trip candidates and the
-    negative pool. Every decision is counted in the report so a user can see what was dropped.
+    negative pool. ``encoder`` embeds queries and chunks with the base model, each with the
+    model's own prompt for its role. Every decision is counted in the report so a user can see
+    what was dropped.
     """
     n_in = len(rows)
     kept, dropped, sources = rule_filter(rows, config)
@@ -118,8 +118,8 @@ def curate(
             f"{len(missing)} queries point at chunks that are not in the training chunks "
             f"(first: {missing[0]}); curate() needs the chunks the queries were generated from."
         )
-    chunk_emb = embed(list(chunk_texts))
-    query_emb = embed([r[C.QUERY] for r in kept])
+    chunk_emb = encoder.chunks(list(chunk_texts))
+    query_emb = encoder.queries([r[C.QUERY] for r in kept])
     scores = query_emb @ chunk_emb.T  # (queries, chunks) cosine
 
     f = config.filtering
@@ -144,7 +144,7 @@ def curate(
         r[KIND] = GENERATED
     report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
     if config.check_llm_negatives:
-        report["llm_negatives"] = _check_llm_negatives(out_rows, embed)
+        report["llm_negatives"] = _check_llm_negatives(out_rows, encoder)
     if config.compound_queries:  # from the kept questions only, so they inherit every filter
         compound = compound_queries(out_rows, config.compound_queries, sources)
         report["compound_queries"] = len(compound)
@@ -222,7 +222,7 @@ def _mine(
     return out, dict(skipped)
 
 
-def _check_llm_negatives(rows: list[dict[str, Any]], embed: Embed) -> dict[str, int]:
+def _check_llm_negatives(rows: list[dict[str, Any]], encoder: Encoder) -> dict[str, int]:
     """Blank the LLM's negative query where it is probably answerable by the chunk.
 
     The 1.5B model's "unanswerable" questions are often rewordings of a positive. A negative is
@@ -235,8 +235,8 @@ def _check_llm_negatives(rows: list[dict[str, Any]], embed: Embed) -> dict[str, 
     pos_by_chunk: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         pos_by_chunk[r[C.CHUNK_ID]].append(r[POSITIVE_SCORE])
-    neg_emb = embed([r[C.NEGATIVE_QUERY] for r in with_neg])
-    chunk_emb = embed([r[C.POSITIVE] for r in with_neg])
+    neg_emb = encoder.queries([r[C.NEGATIVE_QUERY] for r in with_neg])
+    chunk_emb = encoder.chunks([r[C.POSITIVE] for r in with_neg])
     neg_scores = (neg_emb * chunk_emb).sum(axis=1)
     for r, s in zip(with_neg, neg_scores):
         if float(s) >= min(pos_by_chunk[r[C.CHUNK_ID]]):

@@ -61,11 +61,13 @@ def evaluate_retrieval(
         raise ValueError("No evaluation queries: the test split produced no usable query.")
     started = time.monotonic()
     n_ranked = min(max(max(k_values), depth), len(corpus_ids))
-    corpus = model.encode(
+    # encode_document / encode_query: each side with the model's own prompt, if it has one
+    # (see embedtune.encoding); for a model without prompts both are plain encode.
+    corpus = model.encode_document(
         list(corpus_texts), batch_size=batch_size, convert_to_tensor=True,
         normalize_embeddings=True, show_progress_bar=True,
     )
-    encoded = model.encode(
+    encoded = model.encode_query(
         list(queries), batch_size=batch_size, convert_to_tensor=True,
         normalize_embeddings=True, show_progress_bar=False,
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import constants as C
+from embedtune.encoding import encoder
 
 # Names in Argilla (field, question, metadata and vector names); also read back by the pull.
 QUERY_FIELD = "query"
@@ -155,20 +156,22 @@ class QueryFeatures:
 def base_model_features(model, rows: Sequence[dict[str, Any]], batch_size: int = 64) -> list[QueryFeatures]:
     """Embed queries, chunks and negatives once with the base model; cosine similarities.
 
-    Chunks are shared by several queries, so each distinct chunk is encoded once.
+    Chunks are shared by several queries, so each distinct chunk is encoded once. Queries and
+    negatives (also queries) are read as queries, chunks as documents (``embedtune.encoding``).
     """
     import numpy as np
 
     queries = [r[C.QUERY] for r in rows]
     chunks = sorted({r[C.POSITIVE] for r in rows})
     negatives = sorted({r[C.NEGATIVE_QUERY] for r in rows if r.get(C.NEGATIVE_QUERY)})
-    encode = lambda texts: model.encode(  # noqa: E731
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-        show_progress_bar=len(texts) > 2 * batch_size,
-    ) if texts else np.zeros((0, model.get_sentence_embedding_dimension()))
-    query_vectors = encode(queries)
-    chunk_vectors = dict(zip(chunks, encode(chunks)))
-    negative_vectors = dict(zip(negatives, encode(negatives)))
+    sides = encoder(model, batch_size, show_progress_bar=len(queries) > 2 * batch_size)
+
+    def encode(embed, texts: list[str]) -> np.ndarray:
+        return embed(texts) if texts else np.zeros((0, model.get_sentence_embedding_dimension()))
+
+    query_vectors = encode(sides.queries, queries)
+    chunk_vectors = dict(zip(chunks, encode(sides.chunks, chunks)))
+    negative_vectors = dict(zip(negatives, encode(sides.queries, negatives)))
     token_counts = {chunk: len(model.tokenizer(chunk, add_special_tokens=False)["input_ids"]) for chunk in chunks}
     features = []
     for row, query_vector in zip(rows, query_vectors):

@@ -15,6 +15,11 @@ the average keeps part of the general retrieval skill that plain finetuning wear
 With ``use_llm_negatives`` a second dataset trains the (chunk -> query) direction with the LLM's
 negative query as the hard negative, where curation judged it safe; it is off by default because
 small LLMs often write "negatives" that the chunk does answer.
+
+A base model with role prompts (e5, bge, arctic-embed) trains with them: each column's text gets
+the prompt of the role it plays (``column_prompts``), as ``encode_query`` and ``encode_document``
+will apply them at inference. Training without them would teach the model to do without its
+instructions and then serve it with them.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatch
 import constants as C
 from embedtune.config import HardnessMode, Loss, LossDirection, TrainingConfig
 from embedtune.curation.curate import HARD_NEGATIVES, KIND, SENTENCE
+from embedtune.encoding import DOCUMENT, QUERY, role_prompts
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +101,36 @@ def training_datasets(
             }
         )
     return datasets
+
+
+# Which role each training column plays, per dataset: its text is read with that role's prompt.
+# Numbered columns (negative_1, negative_2, ...) play the role of their stem.
+COLUMN_ROLES: dict[str, dict[str, str]] = {
+    QUERY_TO_CHUNK: {"anchor": QUERY, "positive": DOCUMENT, "negative": DOCUMENT},
+    SENTENCE_TO_CHUNK: {"anchor": QUERY, "positive": DOCUMENT, "negative": DOCUMENT},
+    CHUNK_TO_QUERY: {"anchor": DOCUMENT, "positive": QUERY, "negative": QUERY},
+}
+
+
+def column_prompts(
+    prompts: dict[str, str], datasets: dict[str, Dataset]
+) -> dict[str, str] | dict[str, dict[str, str]] | None:
+    """The trainer's ``prompts``: each column's text gets the prompt of the role it plays.
+
+    ``prompts`` maps role to prompt (``embedtune.encoding.role_prompts``). A model without
+    prompts trains exactly as before (None). One dataset takes a flat column -> prompt mapping,
+    several take one mapping per dataset name, as ``SentenceTransformerTrainingArguments`` wants.
+    """
+    if not any(prompts.values()):
+        return None
+    per_dataset = {
+        name: {
+            column: prompts[COLUMN_ROLES[name][column.split("_")[0]]]
+            for column in dataset.column_names
+        }
+        for name, dataset in datasets.items()
+    }
+    return next(iter(per_dataset.values())) if len(per_dataset) == 1 else per_dataset
 
 
 def build_loss(model: SentenceTransformer, config: TrainingConfig):
@@ -197,6 +233,9 @@ def finetune(
     train_dataset: Dataset | dict[str, Dataset] = (
         datasets[QUERY_TO_CHUNK] if len(datasets) == 1 else datasets
     )
+    prompts = column_prompts(role_prompts(model), datasets)
+    if prompts:
+        logger.info("Training with the model's prompts: %s", role_prompts(model))
     full_length = model.max_seq_length
     model.max_seq_length = config.train_max_seq_length or full_length
     with tempfile.TemporaryDirectory(prefix="embedtune-train-") as scratch:
@@ -216,6 +255,7 @@ def finetune(
             report_to="none",
             logging_steps=10,
             use_cpu=model.device.type == "cpu",  # the device the step loaded the model on
+            prompts=prompts,
         )
         trainer = SentenceTransformerTrainer(
             model=model,

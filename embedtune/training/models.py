@@ -65,14 +65,3 @@ def load_model(spec: str, max_seq_length: int, device: str = "cpu") -> SentenceT
     model.max_seq_length = max_seq_length
     return model
 
-
-def embedder(model: SentenceTransformer, batch_size: int = 64):
-    """A texts -> normalised numpy embeddings function, the shape curation expects."""
-
-    def embed(texts: list[str]):
-        return model.encode(
-            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-
-    return embed

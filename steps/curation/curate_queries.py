@@ -7,7 +7,8 @@ import constants as C
 from embedtune.config import CurationConfig
 from embedtune.curation.curate import curate
 from embedtune.datasets import to_dataset
-from embedtune.training.models import embedder, load_model
+from embedtune.encoding import encoder
+from embedtune.training.models import load_model
 
 
 @step
@@ -30,7 +31,7 @@ def curate_queries(
     model = load_model(base_model, max_seq_length)
     result = curate(
         train_queries.to_list(), train_chunks[C.CHUNK_ID], train_chunks[C.TEXT], curation,
-        embedder(model),
+        encoder(model),
     )
     if not result.rows:
         raise ValueError(

@@ -14,7 +14,7 @@ from embedtune.curation.curate import (
     curate,
     rule_filter,
 )
-from embedtune.training.models import embedder
+from embedtune.encoding import Encoder, encoder
 
 DIM = 16
 
@@ -47,7 +47,7 @@ def embed(texts):
 
 def run(rows, **config):
     cfg = CurationConfig(**config)
-    return curate(rows, list(CHUNKS), [TEXTS[c] for c in CHUNKS], cfg, embed)
+    return curate(rows, list(CHUNKS), [TEXTS[c] for c in CHUNKS], cfg, Encoder.symmetric(embed))
 
 
 def test_mining_skips_false_negatives_and_reports_why():
@@ -105,6 +105,27 @@ def test_rule_filters_name_each_reason():
     assert sources["how fast did sales grow last year"] == {chunk}
 
 
+def test_queries_and_chunks_are_embedded_each_by_their_own_side():
+    """A model with role prompts embeds a question and a chunk differently: curation must ask the
+    query side for questions (LLM negatives included) and the chunk side for chunks."""
+    queries = {Q, "Which city has the airport?"}
+    asked: dict[str, list[str]] = {"queries": [], "chunks": []}
+
+    def side(name, known):
+        def embed(texts):
+            assert set(texts) <= known, f"{name} side asked for {set(texts) - known}"
+            asked[name] += texts
+            return np.stack([VECTORS.get(t, np.eye(DIM)[7]) for t in texts])
+        return embed
+
+    sides = Encoder(queries=side("queries", queries), chunks=side("chunks", set(TEXTS.values())))
+    rows = [{**row("q1", Q, "A"), C.NEGATIVE_QUERY: "Which city has the airport?"}]
+    result = curate(rows, list(CHUNKS), [TEXTS[c] for c in CHUNKS], CurationConfig(), sides)
+    assert [r[C.QUERY_ID] for r in result.rows] == ["q1"]
+    assert asked["queries"] == [Q, "Which city has the airport?"]  # the question, then its negative
+    assert set(asked["chunks"]) == set(TEXTS.values())
+
+
 def test_queries_pointing_outside_the_training_chunks_are_refused():
     with pytest.raises(ValueError, match="not in the training chunks"):
         run([row("q1", Q, "Z")])
@@ -123,7 +144,7 @@ def test_near_duplicates_and_answerable_llm_negatives_on_the_real_model(base_mod
     ]
     cfg = CurationConfig(filtering={"near_duplicate_threshold": 0.9, "round_trip_top_k": None},
                          hard_negatives={"enabled": False}, sentence_pairs=True)
-    result = curate(rows, ["chunk", "other"], [chunk, other], cfg, embedder(base_model))
+    result = curate(rows, ["chunk", "other"], [chunk, other], cfg, encoder(base_model))
     assert [r[C.QUERY_ID] for r in result.rows] == ["a", "c", "chunk-s0"]  # + chunk's sentence pair
     assert result.report["sentence_pairs"] == 1 and result.report["kept_queries"] == 2
     assert result.report["dropped"] == {"near-duplicate query": 1}

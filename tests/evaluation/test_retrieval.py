@@ -49,3 +49,15 @@ def test_recorded_scores_are_the_cosines_and_order_like_the_ranks(base_model):
     # Ranked first exactly when the relevant chunk outscores every wrong one.
     assert result.first_relevant_rank[0] == 1 and result.relevant_scores[0] > result.best_wrong_scores[0]
     assert result.first_relevant_rank[1] != 1 and result.relevant_scores[1] < result.best_wrong_scores[1]
+
+
+def test_a_model_with_role_prompts_is_scored_as_it_reads_queries_and_chunks(prompted_model):
+    """e5-style models: queries after "query: ", chunks after "passage: ", as they will be served."""
+    queries = ["What does the Lyft Pink membership offer?"]
+    result = evaluate_retrieval(prompted_model, queries, [{"pink"}], list(CORPUS), list(CORPUS.values()), [1])
+    query = prompted_model.encode(queries[0], prompt="query: ", normalize_embeddings=True)
+    pink = prompted_model.encode(CORPUS["pink"], prompt="passage: ", normalize_embeddings=True)
+    plain = float(prompted_model.encode(queries[0], normalize_embeddings=True)
+                  @ prompted_model.encode(CORPUS["pink"], normalize_embeddings=True))
+    assert result.relevant_scores[0] == pytest.approx(float(query @ pink), abs=1e-4)
+    assert abs(result.relevant_scores[0] - plain) > 1e-3  # the prompts change the score

@@ -1,9 +1,10 @@
 """Mapping details that need no server."""
 
+import numpy as np
 import pytest
 
 import constants as C
-from embedtune.review.records import dataset_name, settings_differences, suggestion_agent
+from embedtune.review.records import base_model_features, dataset_name, settings_differences, suggestion_agent
 from tests.review.test_round_trip import make_rows
 
 
@@ -33,3 +34,19 @@ def test_settings_differences_name_each_change():
     assert settings_differences(have, want) == [
         "question 'q' is new", "metadata 'split' is no longer used", "vector 'v' changed: 384 -> 768",
     ]
+
+
+def test_review_similarities_read_queries_and_chunks_with_their_prompts(prompted_model):
+    """The similarities shown to reviewers are the model's own: question after "query: ", chunk
+    after "passage: ", the LLM's negative (a question) after "query: "."""
+    row = {C.QUERY: "What does Lyft Pink offer?", C.NEGATIVE_QUERY: "Who founded Lyft?",
+           C.POSITIVE: "Lyft Pink is a monthly membership with ride discounts."}
+    (features,) = base_model_features(prompted_model, [row])
+
+    def enc(text, prompt):
+        return prompted_model.encode(text, prompt=prompt, normalize_embeddings=True)
+
+    query = enc(row[C.QUERY], "query: ")
+    assert features.sim_query_chunk == pytest.approx(float(query @ enc(row[C.POSITIVE], "passage: ")), abs=1e-4)
+    assert features.sim_query_negative == pytest.approx(float(query @ enc(row[C.NEGATIVE_QUERY], "query: ")), abs=1e-4)
+    assert np.allclose(features.query_embedding, query, atol=1e-5)

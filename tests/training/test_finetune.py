@@ -14,7 +14,9 @@ from embedtune.curation.curate import HARD_NEGATIVES
 from embedtune.training.finetune import (
     CHUNK_TO_QUERY,
     QUERY_TO_CHUNK,
+    SENTENCE_TO_CHUNK,
     build_loss,
+    column_prompts,
     finetune,
     interpolate_weights,
     save_model,
@@ -231,3 +233,44 @@ def test_interpolation_refuses_different_architectures():
         interpolate_weights(model, state, 0.5)
     with pytest.raises(ValueError, match="within"):
         interpolate_weights(model, model.state_dict(), 1.5)
+
+
+E5 = {"query": "query: ", "document": "passage: "}
+
+
+def test_each_column_gets_the_prompt_of_its_role():
+    pairs = training_datasets(ROWS, use_llm_negatives=False)
+    assert column_prompts({"query": "", "document": ""}, pairs) is None  # no prompts: as before
+    assert column_prompts(E5, pairs) == {"anchor": "query: ", "positive": "passage: ", "negative_1": "passage: "}
+    both = training_datasets(ROWS, use_llm_negatives=True)
+    assert column_prompts(E5, both) == {
+        QUERY_TO_CHUNK: {"anchor": "query: ", "positive": "passage: ", "negative_1": "passage: "},
+        # chunk -> query: the chunk is the anchor, the question and the LLM's negative are queries
+        CHUNK_TO_QUERY: {"anchor": "passage: ", "positive": "query: ", "negative": "query: "},
+    }
+    sentences = [{C.QUERY: "Lyft offers bikes.", C.POSITIVE: "In city 1 Lyft offers scooters.", "kind": "sentence"}]
+    plain_rows = [{k: v for k, v in r.items() if k != HARD_NEGATIVES} for r in ROWS]
+    with_sentences = training_datasets(plain_rows + sentences, use_llm_negatives=False)
+    assert column_prompts(E5, with_sentences)[SENTENCE_TO_CHUNK] == {"anchor": "query: ", "positive": "passage: "}
+
+
+def test_training_reads_texts_with_the_models_prompts_and_the_saved_model_keeps_them(prompted_model, tmp_path):
+    """What the trainer feeds the model starts with the role's prompt, as encode_query and
+    encode_document will at inference."""
+    seen: list[str] = []
+    original_forward = prompted_model.forward
+
+    def spy(features, **kwargs):
+        seen.extend(prompted_model.tokenizer.batch_decode(features["input_ids"], skip_special_tokens=True))
+        return original_forward(features, **kwargs)
+
+    prompted_model.forward = spy
+    config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=1, use_llm_negatives=True)
+    model, _ = finetune(prompted_model, ROWS, config)
+    questions = [t for t in seen if "what does lyft offer riders" in t or "population of city" in t]
+    chunks = [t for t in seen if "lyft offers bikes" in t or "has a new airport" in t]
+    assert questions and all(t.startswith("query :") for t in questions)
+    assert chunks and all(t.startswith("passage :") for t in chunks)
+    del model.forward  # the spy is an instance attribute; the saved model must not carry it
+    reloaded = load_model(str(save_model(model, tmp_path / "model")), 64)
+    assert reloaded.prompts["query"] == "query: " and reloaded.prompts["passage"] == "passage: "
