@@ -13,6 +13,7 @@ import time
 from typing import Sequence
 
 import bm25s
+import numpy as np
 
 from embedtune.evaluation.retrieval import RetrievalResult, score_rankings
 
@@ -40,16 +41,28 @@ def evaluate_bm25(
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(list(corpus_texts), stopwords="en", show_progress=False),
                     show_progress=False)
-    hits, scores = retriever.retrieve(
-        bm25s.tokenize(list(queries), stopwords="en", show_progress=False),
-        k=n_ranked, show_progress=False,
-    )
-    # bm25s fills the top k with zero-score chunks when fewer match; those are not retrieved.
+    query_tokens = bm25s.tokenize(list(queries), stopwords="en", show_progress=False, return_ids=False)
     rankings = [
-        [corpus_ids[int(i)] for i, s in zip(row, row_scores) if s > 0]
-        for row, row_scores in zip(hits, scores)
+        [corpus_ids[i] for i in top_k_stable(retriever.get_scores(tokens), n_ranked)]
+        for tokens in query_tokens
     ]
     result = score_rankings(rankings, relevant, k_values, time.monotonic() - started)
     logger.info("Evaluated BM25 on %d queries over %d chunks in %.1fs.", len(queries),
                 len(corpus_ids), result.seconds)
     return result
+
+
+def top_k_stable(scores: np.ndarray, k: int) -> list[int]:
+    """Indexes of the ``k`` best positive scores, ties broken by corpus order.
+
+    BM25 ties often (equal term statistics, repeated boilerplate). ``bm25s.retrieve`` orders tied
+    chunks as numpy's partition leaves them, which differs between CPUs (AVX-512 or not), so the
+    same run scored differently on two machines. Chunks scoring 0 share no term with the query
+    and are not retrieved.
+    """
+    k = min(k, int((scores > 0).sum()))
+    if k == 0:
+        return []
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th best score
+    candidates = np.flatnonzero(scores >= kth)  # ascending index: corpus order among ties
+    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")][:k]]
