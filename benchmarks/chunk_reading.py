@@ -24,7 +24,6 @@ chunk, so truncation cannot hide the answer from either model.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from embedtune.config import TrainingConfig  # noqa: E402
 from embedtune.evaluation.metrics import mean_scores, score_query  # noqa: E402
 from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
-from quality import split_benchmark  # noqa: E402  (benchmarks/, this script's folder)
+from quality import load_benchmark, split_benchmark  # noqa: E402  (benchmarks/, this script's folder)
 
 K_VALUES = [1, 5, 10]
 NDCG = "ndcg@10"
@@ -105,8 +104,7 @@ def main() -> None:
                    help="window lengths in tokens, without [CLS] and [SEP]; none (the flag "
                    "alone) scores the first512 reading only")
     args = p.parse_args()
-    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
-    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    corpus, qa = load_benchmark(args.data)
     ids, _, _, test = split_benchmark(corpus, qa)
     questions, relevant = [t for _, t in test], [set(qa["relevant_docs"][q]) for q, _ in test]
     chunks = [corpus[i] for i in ids]

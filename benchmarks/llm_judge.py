@@ -14,7 +14,6 @@ judged pair bounds how many pairs fit in the recipe's time budget.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -31,12 +30,11 @@ import httpx  # noqa: E402
 
 import constants as C  # noqa: E402
 from embedtune.config import load_config  # noqa: E402
-from embedtune.curation.curate import HARD_NEGATIVE_IDS, curate  # noqa: E402
+from embedtune.curation.curate import HARD_NEGATIVE_IDS  # noqa: E402
 from embedtune.generation.embedded_model import ensure_embedded_gguf  # noqa: E402
 from embedtune.generation.embedded_server import embedded_server  # noqa: E402
-from embedtune.encoding import encoder  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
-from quality import reference_queries, split_benchmark  # noqa: E402
+from quality import curated_reference_rows, load_benchmark, split_benchmark  # noqa: E402
 
 PROMPT = ("Passage from {domain}:\n\"\"\"\n{passage}\n\"\"\"\n\nQuestion: {question}\n\n"
           "Does the passage contain the answer to the question? Answer yes or no.")
@@ -66,12 +64,10 @@ def main() -> None:
     config = load_config(args.config)
     mining = config.curation.hard_negatives.model_copy(update={"enabled": True, "num_negatives": 1})
     curation = config.curation.model_copy(update={"hard_negatives": mining})
-    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
-    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    corpus, qa = load_benchmark(args.data)
     _, first_half, _, _ = split_benchmark(corpus, qa)
     base = load_model(config.training.base_model, config.training.max_seq_length)
-    rows = curate(reference_queries(qa, corpus, first_half)["queries"], first_half,
-                  [corpus[i] for i in first_half], curation, encoder(base)).rows
+    rows = curated_reference_rows(qa, corpus, first_half, curation, base)
     sample = random.Random(1).sample([r for r in rows if r[HARD_NEGATIVE_IDS]], args.sample)
     words = config.generation.max_chunk_tokens  # the words of a chunk the LLM is shown
 

@@ -187,6 +187,18 @@ def reference_queries(qa: dict, corpus: dict[str, str], train_ids: list[str]) ->
     return {"queries": rows, "failures": [], "stats": {}, "wall_seconds": 0.0}
 
 
+def load_benchmark(data: Path) -> tuple[dict[str, str], dict]:
+    """The dataset's chunks (id -> text, in corpus order) and its qa set (queries, relevant_docs)."""
+    return json.loads((data / "corpus.json").read_text()), json.loads((data / "qa_dataset.json").read_text())
+
+
+def curated_reference_rows(qa: dict, corpus: dict[str, str], first_half: list[str],
+                           curation: CurationConfig, base) -> list[dict]:
+    """gpt-3.5's first-half questions (row R's data) through the product's curation."""
+    return curate(reference_queries(qa, corpus, first_half)["queries"], first_half,
+                  [corpus[i] for i in first_half], curation, encoder(base)).rows
+
+
 def split_benchmark(corpus: dict[str, str], qa: dict) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
     """Chunk ids in corpus order, their first and second halves, and the test questions.
 
@@ -213,8 +225,7 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
-    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    corpus, qa = load_benchmark(args.data)
     ids, first_half, second_half, test = split_benchmark(corpus, qa)
     train_ids = first_half
     generation, curation, training = settings_from(args)

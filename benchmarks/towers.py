@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
 import os
 import sys
@@ -45,12 +44,10 @@ from sentence_transformers.sentence_transformer.training_args import BatchSample
 
 import constants as C  # noqa: E402
 from embedtune.config import Loss, load_config  # noqa: E402
-from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.evaluation.retrieval import RetrievalResult, score_rankings  # noqa: E402
 from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
-from embedtune.encoding import encoder  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
-from quality import K_VALUES, reference_queries, split_benchmark  # noqa: E402
+from quality import K_VALUES, curated_reference_rows, load_benchmark, split_benchmark  # noqa: E402
 
 QUERY, DOCUMENT = "query", "document"
 FROZEN = {"query": DOCUMENT, "document": QUERY, "untied": None}  # the side that stays the base
@@ -112,16 +109,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = load_config(args.config)
     training = config.training
-    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
-    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    corpus, qa = load_benchmark(args.data)
     ids, first_half, _, test = split_benchmark(corpus, qa)
     texts = [t for _, t in test]
     relevant = [set(qa["relevant_docs"][qid]) for qid, _ in test]
     chunk_texts = [corpus[i] for i in ids]
 
     base = load_model(training.base_model, training.max_seq_length)
-    rows = curate(reference_queries(qa, corpus, first_half)["queries"], first_half,
-                  [corpus[i] for i in first_half], config.curation, encoder(base)).rows
+    rows = curated_reference_rows(qa, corpus, first_half, config.curation, base)
     encode = {"batch_size": 64, "convert_to_tensor": True, "normalize_embeddings": True}
     base_q, base_c = base.encode(texts, **encode), base.encode(chunk_texts, **encode)
     results = {"base": ranked(base_q, base_c, ids, relevant)}

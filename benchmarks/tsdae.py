@@ -19,7 +19,6 @@ with NLTK's punkt data, which cannot be downloaded here).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -36,7 +35,7 @@ from sentence_transformers.sentence_transformer.losses import DenoisingAutoEncod
 
 from embedtune.config import TrainingConfig  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
-from quality import split_benchmark  # noqa: E402  (benchmarks/, this script's folder)
+from quality import load_benchmark, split_benchmark  # noqa: E402  (benchmarks/, this script's folder)
 
 
 def sentences(chunks: list[str], min_words: int = 6, max_words: int = 64) -> list[str]:
@@ -65,8 +64,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    corpus: dict[str, str] = json.loads((args.data / "corpus.json").read_text())
-    qa = json.loads((args.data / "qa_dataset.json").read_text())
+    corpus, qa = load_benchmark(args.data)
     _, first_half, _, _ = split_benchmark(corpus, qa)
     texts = sentences([corpus[i] for i in first_half])
     print(f"{len(texts)} sentences from {len(first_half)} chunks", flush=True)
