@@ -233,9 +233,10 @@ def finetune(
     train_dataset: Dataset | dict[str, Dataset] = (
         datasets[QUERY_TO_CHUNK] if len(datasets) == 1 else datasets
     )
-    prompts = column_prompts(role_prompts(model), datasets)
+    roles = role_prompts(model)
+    prompts = column_prompts(roles, datasets)
     if prompts:
-        logger.info("Training with the model's prompts: %s", role_prompts(model))
+        logger.info("Training with the model's prompts: %s", roles)
     full_length = model.max_seq_length
     model.max_seq_length = config.train_max_seq_length or full_length
     with tempfile.TemporaryDirectory(prefix="embedtune-train-") as scratch:
