@@ -35,7 +35,7 @@ from embedtune.config import load_config  # noqa: E402
 from embedtune.evaluation.retrieval import evaluate_retrieval  # noqa: E402
 from embedtune.evaluation.significance import paired_bootstrap  # noqa: E402
 from embedtune.training.models import load_model  # noqa: E402
-from chunk_reading import chunk_scores  # noqa: E402  (benchmarks/, this script's folder)
+from chunk_reading import readings  # noqa: E402  (benchmarks/, this script's folder)
 from quality import K_VALUES, curated_reference_rows, load_benchmark, split_benchmark  # noqa: E402
 
 WINDOW = 126  # tokens per window, without [CLS] and [SEP]: chunk_reading.py's best reading
@@ -83,10 +83,7 @@ def main() -> None:
 
     # The teacher: the base model's first512 + max126 reading of the training chunks.
     questions = [r[C.QUERY] for r in rows]
-    first_texts = [corpus[i] for i in first_half]
-    query_emb = base.encode(questions, batch_size=64, normalize_embeddings=True)
-    teacher = query_emb @ base.encode(first_texts, batch_size=16, normalize_embeddings=True).T
-    teacher = teacher + chunk_scores(base, query_emb, first_texts, WINDOW)
+    teacher = readings(base, questions, [corpus[i] for i in first_half], [WINDOW])[f"first512+max{WINDOW}"]
     base.max_seq_length = training.max_seq_length
     position = {cid: k for k, cid in enumerate(first_half)}
     chunk_of = torch.tensor([position[r[C.CHUNK_ID]] for r in rows])
