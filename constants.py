@@ -30,12 +30,14 @@ ATTEMPTS = "attempts"  # requests sent for the chunk, retries included
 # Split names.
 TRAIN = "train"
 TEST = "test"
+VALIDATION = "validation"
 
 # Artifact names (what the ZenML dashboard shows).
 CHUNKS_ARTIFACT = "chunks"
 QUERIES_ARTIFACT = "queries"
 CURATED_QUERIES_ARTIFACT = "curated_train_queries"
 CURATION_REPORT_ARTIFACT = "curation_report"
+VALIDATION_QUERIES_ARTIFACT = "validation_queries"
 FINETUNED_MODEL_ARTIFACT = "finetuned_model"
 EVALUATION_ARTIFACT = "evaluation"
 PROMOTION_ARTIFACT = "promotion_decision"

@@ -29,6 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from embedtune.config import ConfigError, RunConfig, load_config  # noqa: E402
+from embedtune.retrieval.index import RETRIEVAL_FILE  # noqa: E402
 
 logger = logging.getLogger("embedtune")
 
@@ -167,6 +168,23 @@ def register_schedule(config: RunConfig, config_path: Path, enable_cache: bool) 
     return 0
 
 
+def retrieval_spec(evaluation: dict, model_folder: str, max_seq_length: int):
+    """``retrieval.json``: the exported model and the reading it was chosen to be served in,
+    with the scores behind the choice (``embedtune.retrieval.ParentRetriever`` reads it)."""
+    from embedtune.retrieval import Reading, RetrievalSpec
+
+    shipped = evaluation["shipped"]
+    metric = evaluation["readings"]["metric"]
+    table = evaluation["readings"]["models"][shipped["model"]]
+    return RetrievalSpec(
+        model=model_folder, reading=Reading(**shipped["reading"]), max_seq_length=max_seq_length,
+        extra={"chosen_on": f"{evaluation['readings']['validation_queries']} validation queries, "
+                            f"{metric}",
+               "validation": {r["reading"]: r[f"validation_{metric}"] for r in table},
+               "test": {r["reading"]: r[f"test_{metric}"] for r in table}},
+    )
+
+
 def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     """Copy the run's finetuned model and report out of the artifact store for the user."""
     import steps  # noqa: F401  (registers the dataset and model materializers)
@@ -179,12 +197,14 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "model": output_dir / "finetuned-model",
+        "retrieval": output_dir / RETRIEVAL_FILE,
         "report": output_dir / "evaluation_report.html",
         "metrics": output_dir / "evaluation.json",
         "summary": output_dir / "evaluation_summary.md",
         "promotion": output_dir / "promotion.json",
     }
     model.save(str(paths["model"]))
+    retrieval_spec(evaluation, paths["model"].name, model.max_seq_length).write(paths["retrieval"])
     paths["report"].write_text(str(report), encoding="utf-8")
     paths["metrics"].write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
     paths["summary"].write_text(str(summary), encoding="utf-8")
@@ -267,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, duration in stage_times(run_response):
         print(f"  {name:<24} {duration:>9}")
     print("\n" + paths["summary"].read_text(encoding="utf-8"))
-    print(f"Finetuned model: {paths['model']}\nReport: {paths['report']}")
+    print(f"Finetuned model: {paths['model']} (served as {paths['retrieval']})\n"
+          f"Report: {paths['report']}")
     return 0
 
 

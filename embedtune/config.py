@@ -41,6 +41,19 @@ class CorpusConfig(_Strict):
         default="text", description="Text field of JSON/JSONL records (id->text dicts need none)."
     )
     json_id_field: str = Field(default="id", description="Id field of JSON/JSONL records.")
+    follow_symlinks_outside: bool = Field(
+        default=False,
+        description="Read files and folders that symlinks inside corpus.path point to outside "
+        "it. Off: such links are skipped and named, so nothing outside corpus.path is read (its "
+        "text would go to the LLM, the artifacts and Argilla). Loops are never followed.",
+    )
+    max_seconds_per_file: float | None = Field(
+        default=60.0,
+        gt=0,
+        description="Time limit for reading one file. Files are read in a worker process; one "
+        "that takes longer (a pathological PDF or HTML) is stopped and skipped as a bad file. "
+        "null: read in this process, without a limit.",
+    )
 
 
 class ChunkingConfig(_Strict):
@@ -490,18 +503,78 @@ class EvaluationConfig(_Strict):
         return self.bm25 and self.hybrid is not False
 
 
+class RetrievalConfig(_Strict):
+    """How the shipped retrieval reads chunks, chosen per run on validation queries.
+
+    Every candidate reading (see ``embedtune.retrieval.reading``) is scored for the base and the
+    finetuned model on validation queries: the generated queries of a seeded share of the
+    training chunks, held out of training. The best reading on ``metric`` is shipped
+    (``retrieval.json`` beside the exported model); the test queries only report it.
+    """
+
+    readings: list[Literal["chunk", "windows", "chunk+windows"]] = Field(
+        default=["chunk", "windows", "chunk+windows"],
+        description="Candidate readings: one vector per chunk; overlapping windows, a chunk "
+        "scoring as its best window (parent-document retrieval); the sum of the two.",
+    )
+    window_tokens: list[int] = Field(
+        default=[128, 256],
+        description="Window sizes to try, in model tokens (special tokens included); each "
+        "windowed reading is tried at each size. Around the model's training length: "
+        "all-MiniLM-L6-v2 was trained on 128.",
+    )
+    window_stride: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Where the next window starts, as a share of the window (0.5: half overlap).",
+    )
+    validation_fraction: float = Field(
+        default=0.15, ge=0, lt=1,
+        description="Share of the training chunks (seeded by split.seed) whose generated queries "
+        "are held out of training to choose the reading. 0 needs a single candidate reading.",
+    )
+    metric: str = Field(default="ndcg@10", description="Validation metric the choice maximises.")
+
+    @model_validator(mode="after")
+    def _choice_is_possible(self) -> "RetrievalConfig":
+        if not self.readings:
+            raise ValueError("retrieval.readings needs at least one reading")
+        if len(set(self.readings)) != len(self.readings):
+            raise ValueError("retrieval.readings lists a reading twice")
+        if any(size < 8 for size in self.window_tokens):
+            raise ValueError("retrieval.window_tokens must be at least 8 tokens each")
+        windowed = [r for r in self.readings if r != "chunk"]
+        if windowed and not self.window_tokens:
+            raise ValueError(f"retrieval.readings {windowed} need retrieval.window_tokens")
+        if self.validation_fraction == 0 and len(self.candidates()) > 1:
+            raise ValueError(
+                "retrieval.validation_fraction is 0, so no validation queries can choose among "
+                f"{len(self.candidates())} readings: list a single reading (and at most one "
+                "window size) in retrieval.readings, or hold out a share of training chunks."
+            )
+        return self
+
+    def candidates(self):
+        """The candidate readings (``embedtune.retrieval.reading.Reading``), in a stable order."""
+        from embedtune.retrieval.reading import ReadingKind, candidate_readings
+
+        return candidate_readings([ReadingKind(r) for r in self.readings],
+                                  sorted(set(self.window_tokens)), self.window_stride)
+
+
 class PromotionConfig(_Strict):
     """Quality gate: when the finetuned model becomes the ZenML Model's production version."""
 
     enabled: bool = True
     metric: str = Field(default="ndcg@10", description="Metric the gate compares.")
     min_improvement: float = Field(
-        default=0.01, description="Finetuned must beat the base model by at least this much."
+        default=0.01,
+        description="The shipped retrieval must beat the base model read the same way by at "
+        "least this much.",
     )
     require_significant: bool = Field(
         default=False,
-        description="Also require the bootstrap confidence interval of the improvement over the "
-        "base model to lie above zero.",
+        description="Also require the bootstrap confidence intervals of the improvement over the "
+        "base model and over the best no-training option to lie above zero.",
     )
     max_regression: float | None = Field(
         default=None, ge=0,
@@ -510,8 +583,20 @@ class PromotionConfig(_Strict):
     )
     compare_to_production: bool = Field(
         default=True,
-        description="Also evaluate the current production version on the same queries and "
-        "require the new model to beat it by min_improvement.",
+        description="Also evaluate the current production version on the same queries, in the "
+        "reading it was shipped with, and require the new model to beat it by min_improvement.",
+    )
+    beat_no_training: bool = Field(
+        default=True,
+        description="Also require the shipped retrieval to beat the strongest option that needs "
+        "no finetuning (the base model in its best reading, BM25, and the base model fused with "
+        "BM25) by no_training_margin: finetuning that loses to what a team has for free is not "
+        "worth deploying.",
+    )
+    no_training_margin: float = Field(
+        default=0.0,
+        description="Margin of the beat_no_training check (the shipped retrieval's metric minus "
+        "the best no-training option's must exceed it).",
     )
 
 
@@ -644,6 +729,7 @@ class RunConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     curation: CurationConfig = CurationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
     promotion: PromotionConfig = PromotionConfig()
     model: ModelMetadata = ModelMetadata()
     argilla: ArgillaConfig | None = Field(
@@ -666,6 +752,17 @@ class RunConfig(_Strict):
             raise ValueError(
                 f"promotion.metric '{self.promotion.metric}' is not measured with evaluation.k_values "
                 f"{ks}; choose one of {', '.join(measured)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _reading_metric_is_measured(self) -> "RunConfig":
+        ks = sorted(self.evaluation.k_values)
+        measured = [f"hit_rate@{k}" for k in ks] + [f"{m}@{ks[-1]}" for m in ("mrr", "ndcg", "recall")]
+        if self.retrieval.metric not in measured:
+            raise ValueError(
+                f"retrieval.metric '{self.retrieval.metric}' is not measured with "
+                f"evaluation.k_values {ks}; choose one of {', '.join(measured)}"
             )
         return self
 

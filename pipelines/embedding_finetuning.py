@@ -13,8 +13,9 @@ from steps.training import finetune_model
 
 @pipeline
 def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
-    """Documents -> chunks -> train/test split -> synthetic queries -> curation -> finetune ->
-    evaluate -> promotion gate -> report.
+    """Documents -> chunks -> train/test split -> synthetic queries -> validation hold-out and
+    curation -> finetune -> evaluate (every reading; the shipped one chosen on validation) ->
+    promotion gate -> report.
 
     With an ``argilla:`` section the queries are pushed to Argilla for review, and with
     ``argilla.pull`` the reviewed queries (corrections applied) replace them for curation,
@@ -42,14 +43,16 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
             train_queries, test_queries, argilla=review,
             after="push_for_review" if review.push else None,
         )
-    curated, curation_report = curate_queries(
+    curated, curation_report, validation_queries = curate_queries(
         train_queries, train_chunks, curation=config.curation,
         base_model=config.training.base_model, max_seq_length=config.training.max_seq_length,
+        validation_fraction=config.retrieval.validation_fraction, seed=config.split.seed,
     )
     model = finetune_model(curated, training=config.training)
     evaluation = evaluate_models(
-        model, test_queries, chunks, curation_report, train_failures, test_failures,
-        training=config.training, curation=config.curation, evaluation=config.evaluation,
+        model, test_queries, validation_queries, chunks, curation_report, train_failures,
+        test_failures, training=config.training, curation=config.curation,
+        evaluation=config.evaluation, retrieval=config.retrieval,
     )
     decision = promote_model(
         evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion

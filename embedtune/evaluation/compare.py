@@ -14,9 +14,19 @@ from sentence_transformers import SentenceTransformer
 from embedtune.config import EvaluationConfig
 from embedtune.evaluation.bm25 import evaluate_bm25
 from embedtune.evaluation.hybrid import fuse_results
+from embedtune.evaluation.readings import (
+    TEST,
+    VALIDATION,
+    QuerySet,
+    choose_reading,
+    readings_table,
+    score_readings,
+    system_label,
+)
 from embedtune.evaluation.report import Comparison, rank_changes
 from embedtune.evaluation.retrieval import RetrievalResult, evaluate_retrieval
 from embedtune.evaluation.significance import paired_bootstrap
+from embedtune.retrieval.reading import CHUNK, Reading
 
 BASE, FINETUNED, BM25, PRODUCTION = "base", "finetuned", "bm25", "production"
 
@@ -28,13 +38,15 @@ def evaluate_systems(
     corpus_texts: Sequence[str],
     models: Mapping[str, SentenceTransformer],
     config: EvaluationConfig,
+    reading: Reading = CHUNK,
 ) -> dict[str, RetrievalResult]:
-    """Each model (and BM25, and each model fused with BM25, if configured) ranks the whole
-    corpus for every query."""
+    """Each model in one ``reading`` (and BM25, and each model fused with BM25, if configured)
+    ranks the whole corpus for every query."""
     depth = config.hybrid_depth if config.keeps_rankings_for_fusion else 0
     results = {
         label: evaluate_retrieval(model, queries, relevant, corpus_ids, corpus_texts,
-                                  config.k_values, config.batch_size, label=label, depth=depth)
+                                  config.k_values, config.batch_size, label=label, depth=depth,
+                                  reading=reading)
         for label, model in models.items()
     }
     if config.bm25:
@@ -58,6 +70,68 @@ def add_hybrids(results: dict[str, RetrievalResult], relevant: Sequence[set[str]
                                                     config.k_values, config.rrf_k)
 
 
+def evaluate_readings(
+    test: QuerySet,
+    validation: QuerySet,
+    corpus_ids: Sequence[str],
+    corpus_texts: Sequence[str],
+    models: Mapping[str, SentenceTransformer],
+    readings: Sequence[Reading],
+    config: EvaluationConfig,
+    metric: str,
+    candidate: str = FINETUNED,
+    baseline: str = BASE,
+    context: dict[str, Any] | None = None,
+) -> Comparison:
+    """The run's evaluation: every model under every reading, the reading of each chosen on
+    ``validation``, BM25 and the hybrids on ``test``, and the shipped retrieval (``candidate``
+    in its chosen reading) compared with every other system and with the best option that
+    needs no finetuning.
+
+    ``validation`` may be empty only when there is one candidate reading. The test queries are
+    scored after the choice and never enter it.
+    """
+    if not len(validation) and len(readings) > 1:
+        raise ValueError(f"{len(readings)} candidate readings but no validation queries to "
+                         "choose among them.")
+    depth = config.hybrid_depth if config.keeps_rankings_for_fusion else 0
+    sets = {VALIDATION: validation, TEST: test}
+    results: dict[str, RetrievalResult] = {}
+    chosen: dict[str, Reading] = {}
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for label, model in models.items():
+        scored = score_readings(model, sets, corpus_ids, corpus_texts, readings, config.k_values,
+                                config.batch_size, depth, label=label)
+        chosen[label] = choose_reading(scored, metric)
+        tables[label] = readings_table(scored, chosen[label], metric)
+        for name, reading in scored.readings.items():
+            results[system_label(label, reading)] = scored.results[name][TEST]
+    if config.bm25:
+        results[BM25] = evaluate_bm25(test.texts, test.relevant, corpus_ids, corpus_texts,
+                                      config.k_values, depth=depth)
+        if config.fuses_with_bm25:
+            add_hybrids(results, test.relevant, config)
+    shipped = system_label(candidate, chosen[candidate])
+    same = system_label(baseline, chosen[candidate])
+    best_base = system_label(baseline, chosen[baseline])
+    options = [best_base] + ([BM25] if BM25 in results else [])
+    if hybrid_label(best_base) in results:
+        options.append(hybrid_label(best_base))
+    comparison = compare(test.query_ids, test.texts, results, len(corpus_ids), config,
+                         candidate=shipped, baseline=same, context=context)
+    comparison.shipped = {"system": shipped, "model": candidate,
+                          "reading": chosen[candidate].model_dump(mode="json"),
+                          "reading_name": chosen[candidate].name}
+    comparison.no_training = {
+        "options": options,
+        "best": max(options, key=lambda s: (results[s].metrics[metric], -options.index(s))),
+        "metric": metric,
+    }
+    comparison.readings = {"metric": metric, "validation_queries": len(validation),
+                           "chosen": {m: r.name for m, r in chosen.items()}, "models": tables}
+    return comparison
+
+
 def compare(
     query_ids: Sequence[str],
     queries: Sequence[str],
@@ -66,6 +140,7 @@ def compare(
     config: EvaluationConfig,
     candidate: str = FINETUNED,
     context: dict[str, Any] | None = None,
+    baseline: str = BASE,
 ) -> Comparison:
     """Metrics per system, paired bootstrap of candidate minus every other system, per query."""
     differences = {}
@@ -81,7 +156,7 @@ def compare(
             for metric in results[candidate].metrics
         }
     improved, worsened = rank_changes(
-        queries, results[BASE].first_relevant_rank, results[candidate].first_relevant_rank
+        queries, results[baseline].first_relevant_rank, results[candidate].first_relevant_rank
     )
     scored = {label: r for label, r in results.items() if r.relevant_scores is not None}
     per_query = [
@@ -106,4 +181,6 @@ def compare(
         per_query=per_query,
         k_max=max(config.k_values),
         context=dict(context or {}),
+        candidate=candidate,
+        baseline=baseline,
     )

@@ -15,6 +15,15 @@ from embedtune.evaluation.significance import PairedDifference
 
 
 @dataclass(frozen=True)
+class NoTrainingOption:
+    """The strongest retrieval that needs no finetuning, on the same test queries."""
+
+    system: str  # e.g. "bm25", "base@windows128", "base@windows128+bm25"
+    metrics: dict[str, float]
+    difference: PairedDifference | None = None  # shipped minus it, paired bootstrap
+
+
+@dataclass(frozen=True)
 class PromotionDecision:
     promote: bool
     metric: str
@@ -23,6 +32,8 @@ class PromotionDecision:
     production: float | None = None
     production_version: str | None = None
     reasons: list[str] = field(default_factory=list)
+    no_training: float | None = None
+    no_training_system: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,6 +52,7 @@ def decide_promotion(
     production_version: str | None = None,
     regression: dict[str, dict[str, dict[str, float]]] | None = None,
     already_production: bool = False,
+    no_training: NoTrainingOption | None = None,
 ) -> PromotionDecision:
     """Apply the gate; every check adds a reason, passed or failed, so the report can say why.
 
@@ -48,9 +60,14 @@ def decide_promotion(
     numbers it logged when it was trained, which came from other queries). ``regression`` maps
     a regression set's name to the base and finetuned metrics on it. ``already_production``: the
     candidate is the production version itself (a cached rerun), so there is no other to beat.
+    ``no_training`` is the strongest option that needs no finetuning (``beat_no_training``).
     """
     metric = gate.metric
-    for name, values in (("candidate", candidate), ("base", base), ("production", production)):
+    if gate.enabled and gate.beat_no_training and no_training is None:
+        raise ValueError("promotion.beat_no_training needs the best no-training option's metrics.")
+    others = (("candidate", candidate), ("base", base), ("production", production),
+              ("no-training", no_training.metrics if no_training else None))
+    for name, values in others:
         if values is not None and metric not in values:
             raise ValueError(
                 f"promotion.metric '{metric}' is not among the {name} metrics "
@@ -64,7 +81,7 @@ def decide_promotion(
     ok = gain >= gate.min_improvement
     passed &= ok
     reasons.append(
-        f"{metric} {candidate[metric]:.3f} vs base {base[metric]:.3f} ({gain:+.3f}; needs "
+        f"{metric} {candidate[metric]:.3f} vs base read the same way {base[metric]:.3f} ({gain:+.3f}; needs "
         f"{gate.min_improvement:+.3f}): {'pass' if ok else 'fail'}"
     )
     if gate.require_significant:
@@ -76,6 +93,28 @@ def decide_promotion(
             f"{difference.confidence:.0%} interval of the gain {difference.low:+.3f}..{difference.high:+.3f} "
             f"{'excludes' if ok else 'includes'} zero: {'pass' if ok else 'fail'}"
         )
+    no_training_value = None
+    if gate.beat_no_training:
+        no_training_value = no_training.metrics[metric]
+        gain = candidate[metric] - no_training_value
+        ok = gain > gate.no_training_margin
+        passed &= ok
+        reasons.append(
+            f"{metric} {candidate[metric]:.3f} vs the best option without finetuning, "
+            f"{no_training.system} {no_training_value:.3f} ({gain:+.3f}; needs more than "
+            f"{gate.no_training_margin:+.3f}): {'pass' if ok else 'fail'}"
+        )
+        if gate.require_significant:
+            diff = no_training.difference
+            if diff is None or diff.metric != metric:
+                raise ValueError(f"require_significant needs a bootstrap interval for '{metric}' "
+                                 f"against {no_training.system}.")
+            passed &= diff.significant
+            reasons.append(
+                f"{diff.confidence:.0%} interval of the gain over {no_training.system} "
+                f"{diff.low:+.3f}..{diff.high:+.3f} {'excludes' if diff.significant else 'includes'} "
+                f"zero: {'pass' if diff.significant else 'fail'}"
+            )
     for name, systems in (regression or {}).items():
         drop = systems["base"][metric] - systems["finetuned"][metric]
         if gate.max_regression is None:
@@ -103,4 +142,5 @@ def decide_promotion(
                 f"{prod_value:.3f} ({gain:+.3f}): {'pass' if ok else 'fail'}"
             )
     return PromotionDecision(passed, metric, candidate[metric], base[metric], prod_value,
-                             production_version, reasons)
+                             production_version, reasons, no_training_value,
+                             no_training.system if no_training else None)

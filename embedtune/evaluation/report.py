@@ -62,6 +62,16 @@ class Comparison:
     context: dict[str, Any] = field(default_factory=dict)  # counts, settings, timings
     # Ranks in per_query are known up to this k (None in evaluations stored before it existed).
     k_max: int | None = None
+    # The system compared with every other one (the shipped retrieval) and the one it is measured
+    # against first (the base model read the same way).
+    candidate: str = "finetuned"
+    baseline: str = "base"
+    # {"system", "model", "reading" (Reading as a dict), "reading_name"}: what is shipped.
+    shipped: dict[str, Any] = field(default_factory=dict)
+    # {"options": [system labels that need no finetuning], "best": label, "metric": metric}
+    no_training: dict[str, Any] = field(default_factory=dict)
+    # {"metric", "validation_queries", "chosen": {model: reading}, "models": {model: [rows]}}
+    readings: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -93,6 +103,16 @@ def rank_changes(
     return improved, worsened
 
 
+def headline_metric(comparison: Comparison) -> str:
+    """The metric the run chose its reading and gate by (ndcg@k_max for older evaluations)."""
+    return (comparison.no_training.get("metric") or comparison.readings.get("metric")
+            or f"ndcg@{comparison.k_max or 10}")
+
+
+def _difference(comparison: Comparison, other: str, metric: str) -> dict[str, Any] | None:
+    return comparison.differences.get(f"{comparison.candidate}_vs_{other}", {}).get(metric)
+
+
 def _difference_line(comparison: Comparison, key: str, metric: str) -> str | None:
     diff = comparison.differences.get(key, {}).get(metric)
     if diff is None:
@@ -104,38 +124,126 @@ def _difference_line(comparison: Comparison, key: str, metric: str) -> str | Non
     )
 
 
+def worth_it(comparison: Comparison) -> str:
+    """One sentence: did finetuning beat what a team gets without it, on these test queries?"""
+    if not comparison.no_training:
+        return ""
+    metric = headline_metric(comparison)
+    best = comparison.no_training["best"]
+    shipped = comparison.metrics[comparison.candidate][metric]
+    other = comparison.metrics[best][metric]
+    diff = _difference(comparison, best, metric)
+    interval = (f"{diff['confidence']:.0%} CI {diff['low']:+.3f}..{diff['high']:+.3f}, "
+                f"{diff['wins']} queries won and {diff['losses']} lost") if diff else ""
+    name = f"the shipped retrieval ({comparison.candidate})"
+    if diff and diff["low"] > 0:
+        return (f"Finetuning was worth it on this corpus: {name} scores {metric} {shipped:.3f}, "
+                f"{shipped - other:+.3f} over the best option without finetuning ({best}, "
+                f"{other:.3f}; {interval}).")
+    if shipped > other:
+        return (f"Finetuning helped on this corpus, but not clearly: {name} scores {metric} "
+                f"{shipped:.3f}, {shipped - other:+.3f} over the best option without finetuning "
+                f"({best}, {other:.3f}), and the interval includes zero ({interval}).")
+    return (f"Finetuning was not worth it on this corpus: {best}, which needs no finetuning, "
+            f"scores {metric} {other:.3f} against {shipped:.3f} for {name} "
+            f"({shipped - other:+.3f}{'; ' + interval if interval else ''}).")
+
+
+NO_TRAINING_METRICS = ("hit_rate@1", "hit_rate@5")
+
+
+def _summary_metrics(comparison: Comparison) -> list[str]:
+    metric = headline_metric(comparison)
+    k = comparison.k_max or 10
+    keys = [metric] + [m for m in (*NO_TRAINING_METRICS, f"mrr@{k}")
+                       if m != metric and m in comparison.metrics[comparison.candidate]]
+    return keys
+
+
+def no_training_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """The first table: the shipped retrieval, then each option that needs no finetuning, with
+    the shipped retrieval's paired difference to it."""
+    if not comparison.no_training:
+        return []
+    metric = headline_metric(comparison)
+    notes = {comparison.no_training["best"]: "best without finetuning"}
+    rows = [{"system": comparison.candidate, "note": "shipped",
+             "metrics": comparison.metrics[comparison.candidate], "difference": None}]
+    base_model = comparison.baseline.split("@")[0]
+    base_reading = comparison.readings.get("chosen", {}).get(base_model)
+    for option in comparison.no_training["options"]:
+        what = ""
+        if option.split("@")[0] == base_model or option.startswith(base_model + "+"):
+            what = ("base model fused with BM25" if option.endswith("+bm25") else
+                    f"base model, reading {base_reading} chosen on validation" if base_reading
+                    else "base model")
+        note = ", ".join(x for x in (notes.get(option, ""), what) if x)
+        rows.append({"system": option, "note": note, "metrics": comparison.metrics[option],
+                     "difference": _difference(comparison, option, metric)})
+    return rows
+
+
+def _ci(diff: dict[str, Any] | None) -> tuple[str, str]:
+    if diff is None:
+        return "", ""
+    return (f"{diff['mean']:+.3f} ({diff['low']:+.3f}..{diff['high']:+.3f})",
+            f"{diff['wins']}/{diff['losses']}")
+
+
 def markdown_table(
     comparison: Comparison,
-    baseline: str = "base",
-    candidate: str = "finetuned",
     promotion: dict[str, Any] | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
 ) -> str:
-    """Every system side by side, the change of the candidate over the baseline, the CI, the
-    cosine margins, one line of data counts per split (``generation``: the generation step's
+    """The terminal summary: whether finetuning was worth it (the shipped retrieval against the
+    options that need no finetuning), the readings chosen on validation, every system's metrics,
+    the intervals, one line of data counts per split (``generation``: the generation step's
     summaries, see ``embedtune.generation.summary``) and the promotion decision."""
+    metric = headline_metric(comparison)
+    candidate, baseline = comparison.candidate, comparison.baseline
+    lines: list[str] = []
+    rows = no_training_rows(comparison)
+    if rows:
+        keys = _summary_metrics(comparison)
+        lines += [worth_it(comparison), "",
+                  f"| retrieval | {' | '.join(keys)} | shipped minus it ({metric}, 95% CI) | wins/losses |",
+                  "|---|" + "---:|" * (len(keys) + 2)]
+        for row in rows:
+            ci, wl = _ci(row["difference"])
+            name = row["system"] + (f" ({row['note']})" if row["note"] else "")
+            lines.append(f"| {name} | " + " | ".join(f"{row['metrics'][k]:.3f}" for k in keys)
+                         + f" | {ci} | {wl} |")
+        lines.append("")
+    if comparison.readings.get("models"):
+        lines += [f"Readings, chosen on {comparison.readings['validation_queries']} validation "
+                  f"queries by {metric} (test shown, never used to choose):", "",
+                  f"| model | reading | validation {metric} | test {metric} | vectors per chunk "
+                  "| encode s | chosen |", "|---|---|---:|---:|---:|---:|---|"]
+        for model, table in comparison.readings["models"].items():
+            for r in table:
+                val, test = r[f"validation_{metric}"], r[f"test_{metric}"]
+                lines.append(f"| {model} | {r['reading']} | {'-' if val is None else f'{val:.3f}'} | "
+                             f"{'-' if test is None else f'{test:.3f}'} | {r['vectors_per_chunk']:g} | "
+                             f"{r['encode_seconds']:.1f} | {'yes' if r['chosen'] else ''} |")
+        lines.append("")
     systems = list(comparison.metrics)
-    base, tuned = comparison.metrics[baseline], comparison.metrics[candidate]
-    lines = [
-        f"| metric | {' | '.join(systems)} | {candidate} - {baseline} |",
-        "|---|" + "---:|" * (len(systems) + 1),
-    ]
-    for key in base:
-        values = " | ".join(f"{comparison.metrics[s][key]:.3f}" for s in systems)
-        lines.append(f"| {key} | {values} | {tuned[key] - base[key]:+.3f} |")
+    keys = list(comparison.metrics[candidate])
+    lines += [f"| system | {' | '.join(keys)} |", "|---|" + "---:|" * len(keys)]
+    for system in systems:
+        lines.append(f"| {system} | " + " | ".join(f"{comparison.metrics[system][k]:.3f}" for k in keys) + " |")
     lines.append("")
     lines.append(f"{comparison.n_queries} held-out queries, retrieving over {comparison.n_corpus} chunks.")
     for other in systems:
-        line = _difference_line(comparison, f"{candidate}_vs_{other}", "ndcg@10")
+        line = _difference_line(comparison, f"{candidate}_vs_{other}", metric)
         if line:
             lines.append(f"- {line}")
     for name, reg in comparison.regression.items():
-        b, t = reg["metrics"][baseline]["ndcg@10"], reg["metrics"][candidate]["ndcg@10"]
-        lines.append(f"- regression set {name} ({reg['n_queries']} queries): ndcg@10 {b:.3f} -> {t:.3f} ({t - b:+.3f})")
+        b, t = reg["metrics"]["base"][metric], reg["metrics"]["finetuned"][metric]
+        lines.append(f"- regression set {name} ({reg['n_queries']} queries): {metric} {b:.3f} -> {t:.3f} ({t - b:+.3f})")
     margins = [f"{s} {score_summary(comparison.per_query, s).mean_margin:+.3f}"
-               for s in scored_systems(comparison.per_query)]
+               for s in _scored_chart_systems(comparison)]
     if margins:
-        lines.append(f"- mean cosine margin, relevant minus best wrong chunk: {', '.join(margins)}")
+        lines.append(f"- mean score margin, relevant minus best wrong chunk: {', '.join(margins)}")
     for summary in generation or []:
         lines.append(f"- {_data_line(summary)}")
     dropped = comparison.context.get("test_queries_dropped") or {}
@@ -146,6 +254,19 @@ def markdown_table(
         lines.append(f"\nPromotion: {'promoted' if promotion['promote'] else 'not promoted'}: "
                      + "; ".join(promotion["reasons"]))
     return "\n".join(lines)
+
+
+def _scored_chart_systems(comparison: Comparison) -> list[str]:
+    scored = set(scored_systems(comparison.per_query))
+    return [s for s in chart_systems(comparison) if s in scored]
+
+
+def chart_systems(comparison: Comparison) -> list[str]:
+    """The systems the charts draw: the shipped one, the base model read the same way, the one-
+    vector readings and the best no-training option (every system would crowd the charts)."""
+    wanted = [comparison.candidate, comparison.baseline, "finetuned", "base",
+              comparison.no_training.get("best"), "bm25"]
+    return [s for s in dict.fromkeys(wanted) if s and s in comparison.metrics]
 
 
 def _data_line(summary: dict[str, Any]) -> str:
@@ -161,7 +282,8 @@ def _fmt_rank(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _examples_html(title: str, rows: list[dict[str, Any]]) -> str:
+def _examples_html(title: str, rows: list[dict[str, Any]], baseline: str = "base",
+                   candidate: str = "finetuned") -> str:
     if not rows:
         return f"<h3>{title}</h3><p>None.</p>"
     body = "".join(
@@ -170,8 +292,8 @@ def _examples_html(title: str, rows: list[dict[str, Any]]) -> str:
         for r in rows
     )
     return (
-        f"<h3>{title}</h3><table><tr><th>query</th><th>base rank</th><th>finetuned rank</th></tr>"
-        f"{body}</table>"
+        f"<h3>{title}</h3><table><tr><th>query</th><th>{html.escape(baseline)} rank</th>"
+        f"<th>{html.escape(candidate)} rank</th></tr>{body}</table>"
     )
 
 
@@ -185,7 +307,9 @@ def hit_rate_chart(comparison: Comparison) -> str:
     """Hit rate at k = 1 .. k_max for every system, as an SVG line chart ("" without ranks)."""
     if not comparison.per_query or not comparison.k_max:
         return ""
-    curves = hit_rate_curves(comparison.per_query, comparison.k_max)
+    wanted = chart_systems(comparison)
+    curves = {k: v for k, v in hit_rate_curves(comparison.per_query, comparison.k_max).items()
+              if k in wanted}
     return line_chart(
         list(range(1, comparison.k_max + 1)), curves,
         title=f"Hit rate at k, {comparison.n_queries} held-out queries",
@@ -196,7 +320,7 @@ def hit_rate_chart(comparison: Comparison) -> str:
 def score_chart(comparison: Comparison, bin_width: float = 0.05) -> str:
     """Histograms of the relevant and best wrong chunk's cosine, one panel per embedding model
     ("" for evaluations without scores)."""
-    systems = scored_systems(comparison.per_query)
+    systems = _scored_chart_systems(comparison)
     if not systems:
         return ""
     histogram = score_histogram(comparison.per_query, systems, bin_width)
@@ -210,7 +334,7 @@ def score_chart(comparison: Comparison, bin_width: float = 0.05) -> str:
 
 
 def _score_table(comparison: Comparison) -> str:
-    systems = scored_systems(comparison.per_query)
+    systems = _scored_chart_systems(comparison)
     if not systems:
         return ""
     rows = ""
@@ -252,32 +376,79 @@ def _data_html(comparison: Comparison, generation: Sequence[dict[str, Any]]) -> 
     return "".join(parts) if len(parts) > 1 else ""
 
 
+def _no_training_html(comparison: Comparison) -> str:
+    rows = no_training_rows(comparison)
+    if not rows:
+        return ""
+    keys = _summary_metrics(comparison)
+    metric = headline_metric(comparison)
+    body = ""
+    for row in rows:
+        ci, wl = _ci(row["difference"])
+        up = row["difference"] is not None and row["difference"]["low"] > 0
+        down = row["difference"] is not None and row["difference"]["mean"] < 0
+        name = html.escape(row["system"]) + (f" <small>({html.escape(row['note'])})</small>"
+                                              if row["note"] else "")
+        if row["note"] == "shipped":
+            name = f"<b>{name}</b>"
+        body += (f"<tr><td>{name}</td>" + "".join(f"<td>{row['metrics'][k]:.3f}</td>" for k in keys)
+                 + f"<td class='{'up' if up else 'down' if down else ''}'>{ci}</td><td>{wl}</td></tr>")
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    return (f"<h2 id='worth-it'>Was finetuning worth it?</h2><p>{html.escape(worth_it(comparison))}</p>"
+            f"<table class='data'><tr><th>retrieval</th>{head}<th>shipped minus it ({metric}, 95% CI)"
+            f"</th><th>wins/losses</th></tr>{body}</table>")
+
+
+def _readings_html(comparison: Comparison) -> str:
+    readings = comparison.readings
+    if not readings.get("models"):
+        return ""
+    metric = headline_metric(comparison)
+    body = ""
+    for model, table in readings["models"].items():
+        for r in table:
+            val, test = r[f"validation_{metric}"], r[f"test_{metric}"]
+            body += (f"<tr{' class=up' if r['chosen'] else ''}><td>{html.escape(model)}</td>"
+                     f"<td>{html.escape(r['reading'])}</td>"
+                     f"<td>{'-' if val is None else f'{val:.3f}'}</td>"
+                     f"<td>{'-' if test is None else f'{test:.3f}'}</td>"
+                     f"<td>{r['vectors_per_chunk']:g}</td><td>{r['encode_seconds']:.1f}</td>"
+                     f"<td>{'chosen' if r['chosen'] else ''}</td></tr>")
+    return (f"<h3 id='readings'>How chunks are read</h3><p>Each model under every candidate reading; "
+            f"the reading is chosen on {readings['validation_queries']} validation queries (training "
+            f"chunks held out of training) by {metric}. The test column is shown for reference and "
+            "never used to choose.</p><table class='data'><tr><th>model</th><th>reading</th>"
+            f"<th>validation {metric}</th><th>test {metric}</th><th>vectors per chunk</th>"
+            f"<th>encode s</th><th></th></tr>{body}</table>")
+
+
 def html_report(
     comparison: Comparison,
-    baseline: str = "base",
-    candidate: str = "finetuned",
     promotion: dict[str, Any] | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
 ) -> str:
-    """The dashboard page: metric table with intervals, decision, hit-rate curves, score
-    histograms, the queries that moved most, data and generation counts, run settings.
+    """The dashboard page: whether finetuning was worth it (the shipped retrieval against the
+    options that need no finetuning), the gate's decision, the readings, every system's
+    metrics with intervals, hit-rate curves, score histograms, the queries that moved most, data
+    and generation counts, run settings.
 
     ``generation`` holds the generation step's per-split summaries
     (``embedtune.generation.summary.split_summary``), train first.
     """
+    metric = headline_metric(comparison)
+    candidate, baseline = comparison.candidate, comparison.baseline
     systems = list(comparison.metrics)
-    base, tuned = comparison.metrics[baseline], comparison.metrics[candidate]
-    head = "".join(f"<th>{html.escape(s)}</th>" for s in systems)
+    keys = list(comparison.metrics[candidate])
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     rows = "".join(
-        f"<tr><td>{k}</td>"
-        + "".join(f"<td>{comparison.metrics[s][k]:.3f}</td>" for s in systems)
-        + f"<td class='{'up' if tuned[k] >= base[k] else 'down'}'>{tuned[k] - base[k]:+.3f}</td></tr>"
-        for k in base
+        f"<tr><td>{html.escape(s)}</td>"
+        + "".join(f"<td>{comparison.metrics[s][k]:.3f}</td>" for k in keys) + "</tr>"
+        for s in systems
     )
     intervals = "".join(
         f"<li>{html.escape(line)}</li>"
         for other in systems
-        if (line := _difference_line(comparison, f"{candidate}_vs_{other}", "ndcg@10"))
+        if (line := _difference_line(comparison, f"{candidate}_vs_{other}", metric))
     )
     decision = ""
     if promotion:
@@ -286,8 +457,8 @@ def html_report(
         decision = (f"<h3 class='{'up' if promotion['promote'] else 'down'}'>{verdict}</h3>"
                     f"<ul>{reasons}</ul>")
     regression = "".join(
-        f"<li>regression set {html.escape(name)} ({reg['n_queries']} queries): ndcg@10 "
-        f"{reg['metrics'][baseline]['ndcg@10']:.3f} -> {reg['metrics'][candidate]['ndcg@10']:.3f}</li>"
+        f"<li>regression set {html.escape(name)} ({reg['n_queries']} queries): {metric} "
+        f"{reg['metrics']['base'][metric]:.3f} -> {reg['metrics']['finetuned'][metric]:.3f}</li>"
         for name, reg in comparison.regression.items()
     )
     context = {k: v for k, v in comparison.context.items()
@@ -295,7 +466,7 @@ def html_report(
     curve = hit_rate_chart(comparison)
     scores = score_chart(comparison)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<title>Evaluation report: {html.escape(baseline)} vs {html.escape(candidate)}</title><style>
+<title>Evaluation report: {html.escape(candidate)}</title><style>
 body {{ font-family: sans-serif; margin: 1.5em; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
@@ -303,16 +474,18 @@ table.data td + td {{ text-align: right; }}
 .up {{ color: #11773a; }} .down {{ color: #b3261e; }}
 .chart {{ margin: 0.5em 0 1.5em 0; }}
 </style></head><body>
-<h2>Retrieval: {html.escape(baseline)} vs {html.escape(candidate)}</h2>
+{_no_training_html(comparison)}
+{decision}
 <p>{comparison.n_queries} held-out queries (documents never seen in training), retrieving over
 all {comparison.n_corpus} chunks of the corpus.</p>
-<table><tr><th>metric</th>{head}<th>{html.escape(candidate)} - {html.escape(baseline)}</th></tr>{rows}</table>
+{_readings_html(comparison)}
+<h3 id="systems">Every system on the test queries</h3>
+<table class="data"><tr><th>system</th>{head}</tr>{rows}</table>
 <ul>{intervals}{regression}</ul>
-{decision}
 {f'<h3 id="hit-rate">Hit rate at every k</h3><div class="chart">{curve}</div>' if curve else ""}
 {f'<h3 id="scores">Score distributions</h3><div class="chart">{scores}</div>{_score_table(comparison)}' if scores else ""}
-{_examples_html("Queries that improved most", comparison.improved)}
-{_examples_html("Queries that got worse", comparison.worsened)}
+{_examples_html("Queries that improved most", comparison.improved, baseline, candidate)}
+{_examples_html("Queries that got worse", comparison.worsened, baseline, candidate)}
 {_data_html(comparison, generation or [])}
 <h3>Run</h3>{_kv_table(context)}
 </body></html>"""

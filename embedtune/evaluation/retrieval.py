@@ -17,10 +17,13 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
 from embedtune.evaluation.metrics import mean_scores, score_query
+from embedtune.retrieval.index import chunk_scores, encode_corpus, encode_queries
+from embedtune.retrieval.reading import CHUNK, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +53,10 @@ def evaluate_retrieval(
     batch_size: int = 64,
     label: str = "model",
     depth: int = 0,
+    reading: Reading = CHUNK,
 ) -> RetrievalResult:
-    """Rank the corpus for each query by cosine similarity and score the ranking.
+    """Rank the corpus for each query under ``reading`` (one vector per chunk by default) and
+    score the ranking.
 
     ``depth`` keeps that many ranked ids per query (at least the largest k) for fusion.
     """
@@ -60,29 +65,38 @@ def evaluate_retrieval(
     if not queries:
         raise ValueError("No evaluation queries: the test split produced no usable query.")
     started = time.monotonic()
-    n_ranked = min(max(max(k_values), depth), len(corpus_ids))
     # encode_document / encode_query: each side with the model's own prompt, if it has one
     # (see embedtune.encoding); for a model without prompts both are plain encode.
-    corpus = model.encode_document(
-        list(corpus_texts), batch_size=batch_size, convert_to_tensor=True,
-        normalize_embeddings=True, show_progress_bar=True,
-    )
-    encoded = model.encode_query(
-        list(queries), batch_size=batch_size, convert_to_tensor=True,
-        normalize_embeddings=True, show_progress_bar=False,
-    )
-    similarity = encoded @ corpus.T
-    top = torch.topk(similarity, k=n_ranked, dim=1).indices.tolist()
-    result = score_rankings(
-        [[corpus_ids[i] for i in hits] for hits in top], relevant, k_values,
-        time.monotonic() - started,
-    )
-    position = {chunk_id: i for i, chunk_id in enumerate(corpus_ids)}
-    result.relevant_scores, result.best_wrong_scores = relevant_and_best_wrong_scores(
-        similarity, [[position[c] for c in rel if c in position] for rel in relevant]
-    )
+    corpus = encode_corpus(model, corpus_ids, corpus_texts, [reading], batch_size,
+                           show_progress_bar=True)
+    scores = chunk_scores(encode_queries(model, queries, batch_size), corpus, reading)
+    result = rank_scores(scores, corpus_ids, relevant, k_values, depth, time.monotonic() - started)
     logger.info("Evaluated %s on %d queries over %d chunks in %.0fs.", label, len(queries),
                 len(corpus_ids), result.seconds)
+    return result
+
+
+def rank_scores(
+    scores: np.ndarray,
+    corpus_ids: Sequence[str],
+    relevant: Sequence[set[str]],
+    k_values: Sequence[int],
+    depth: int = 0,
+    seconds: float = 0.0,
+) -> RetrievalResult:
+    """Score a (queries x chunks) score matrix: rank every row (ties in corpus order, as
+    ``ParentRetriever.search`` does) and keep the relevant and best wrong chunk's scores."""
+    if scores.shape != (len(relevant), len(corpus_ids)):
+        raise ValueError("scores must have one row per query and one column per chunk")
+    n_ranked = min(max(max(k_values), depth), len(corpus_ids))
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n_ranked]
+    result = score_rankings([[corpus_ids[i] for i in row] for row in order], relevant, k_values,
+                            seconds)
+    position = {chunk_id: i for i, chunk_id in enumerate(corpus_ids)}
+    result.relevant_scores, result.best_wrong_scores = relevant_and_best_wrong_scores(
+        torch.from_numpy(np.ascontiguousarray(scores)),
+        [[position[c] for c in rel if c in position] for rel in relevant],
+    )
     return result
 
 

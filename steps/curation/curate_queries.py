@@ -6,6 +6,7 @@ from zenml import log_metadata, step
 import constants as C
 from embedtune.config import CurationConfig
 from embedtune.curation.curate import curate
+from embedtune.curation.validation import hold_out_validation
 from embedtune.datasets import to_dataset
 from embedtune.encoding import encoder
 from embedtune.training.models import load_model
@@ -18,27 +19,35 @@ def curate_queries(
     curation: CurationConfig,
     base_model: str,
     max_seq_length: int,
+    validation_fraction: float,
+    seed: int,
 ) -> Tuple[
     Annotated[Dataset, C.CURATED_QUERIES_ARTIFACT],
     Annotated[dict[str, Any], C.CURATION_REPORT_ARTIFACT],
+    Annotated[Dataset, C.VALIDATION_QUERIES_ARTIFACT],
 ]:
-    """Filter the training queries and mine hard negatives from the training chunks.
+    """Hold out the validation chunks' queries, then filter the rest and mine hard negatives
+    from the remaining training chunks.
 
     The raw generated dataset stays an artifact of its own: curation settings can change and be
     rerun without paying for generation again. It takes only the base model and its length from
     the training settings, so that changing a learning rate or a seed reuses the curated data.
+    Validation queries get only the rule filters, in the evaluation step, as test queries do.
     """
+    rows = train_queries.to_list()
+    split = hold_out_validation(rows, train_chunks[C.CHUNK_ID], validation_fraction, seed)
+    held = set(split.validation_chunk_ids)
+    chunk_ids = [c for c in train_chunks[C.CHUNK_ID] if c not in held]
+    chunk_texts = [t for c, t in zip(train_chunks[C.CHUNK_ID], train_chunks[C.TEXT]) if c not in held]
     model = load_model(base_model, max_seq_length)
-    result = curate(
-        train_queries.to_list(), train_chunks[C.CHUNK_ID], train_chunks[C.TEXT], curation,
-        encoder(model),
-    )
+    result = curate(split.train_rows, chunk_ids, chunk_texts, curation, encoder(model))
     if not result.rows:
         raise ValueError(
-            f"Curation dropped all {len(train_queries)} training queries "
+            f"Curation dropped all {len(split.train_rows)} training queries "
             f"({result.report['dropped']}). Loosen curation.filtering (e.g. round_trip_top_k) or "
             "curation.hard_negatives (range_max, relative_margin) in the config."
         )
-    report = {**result.report, "dropped_examples": result.dropped[:50]}
-    log_metadata({k: v for k, v in result.report.items()})
-    return to_dataset(result.rows, list(result.rows[0])), report
+    report = {**result.report, **split.report, "dropped_examples": result.dropped[:50]}
+    log_metadata({k: v for k, v in report.items() if k != "dropped_examples"})
+    validation = to_dataset(split.validation_rows, train_queries.column_names)
+    return to_dataset(result.rows, list(result.rows[0])), report, validation

@@ -6,17 +6,25 @@ from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
 import constants as C
-from embedtune.config import CurationConfig, EvaluationConfig, TrainingConfig
+from embedtune.config import CurationConfig, EvaluationConfig, RetrievalConfig, TrainingConfig
 from embedtune.curation.curate import rule_filter
-from embedtune.evaluation.compare import BASE, FINETUNED, compare, evaluate_systems
+from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_readings, evaluate_systems
+from embedtune.evaluation.readings import QuerySet
 from embedtune.evaluation.regression import load_qa_set
+from embedtune.retrieval.reading import Reading
 from embedtune.training.models import load_model
+
+
+def _query_set(rows: list[dict[str, Any]]) -> QuerySet:
+    return QuerySet([q[C.QUERY_ID] for q in rows], [q[C.QUERY] for q in rows],
+                    [{q[C.CHUNK_ID]} for q in rows])
 
 
 @step
 def evaluate_models(
     finetuned_model: SentenceTransformer,
     test_queries: Dataset,
+    validation_queries: Dataset,
     chunks: Dataset,
     curation_report: dict[str, Any],
     train_failures: list[dict[str, Any]],
@@ -24,25 +32,30 @@ def evaluate_models(
     training: TrainingConfig,
     curation: CurationConfig,
     evaluation: EvaluationConfig,
+    retrieval: RetrievalConfig,
 ) -> Annotated[dict[str, Any], C.EVALUATION_ARTIFACT]:
-    """Base vs the model this run just trained vs BM25 (and the hybrids), on held-out queries,
-    over all chunks.
+    """Base vs the model this run just trained, each under every candidate reading, vs BM25 and
+    the hybrids, on held-out queries over all chunks; the shipped reading is chosen on the
+    validation queries.
 
-    Test queries get the rule filters only (length, copies, duplicates): the round-trip check
-    uses the base model and would keep only queries the base model already gets right.
+    Test and validation queries get the rule filters only (length, copies, duplicates): the
+    round-trip check uses the base model and would keep only queries it already gets right.
     """
     queries, dropped, _ = rule_filter(test_queries.to_list(), curation)
     if not queries:
         raise ValueError(f"All {len(test_queries)} test queries were filtered out; see curation.filtering.")
-    texts = [q[C.QUERY] for q in queries]
-    relevant = [{q[C.CHUNK_ID]} for q in queries]
+    validation, validation_dropped, _ = rule_filter(validation_queries.to_list(), curation)
+    readings = retrieval.candidates()
+    if len(readings) > 1 and not validation:
+        raise ValueError(
+            f"No validation queries survived ({len(validation_queries)} held out, "
+            f"{len(validation_dropped)} filtered), so the reading cannot be chosen among "
+            f"{len(readings)}. Raise retrieval.validation_fraction or list one reading."
+        )
     base = load_model(training.base_model, training.max_seq_length)
-    results = evaluate_systems(
-        texts, relevant, chunks[C.CHUNK_ID], chunks[C.TEXT],
-        {BASE: base, FINETUNED: finetuned_model}, evaluation,
-    )
-    comparison = compare(
-        [q[C.QUERY_ID] for q in queries], texts, results, len(chunks), evaluation,
+    comparison = evaluate_readings(
+        _query_set(queries), _query_set(validation), chunks[C.CHUNK_ID], chunks[C.TEXT],
+        {BASE: base, FINETUNED: finetuned_model}, readings, evaluation, retrieval.metric,
         context={
             "base_model": training.base_model,
             "max_seq_length": training.max_seq_length,
@@ -52,17 +65,27 @@ def evaluate_models(
             "test_queries_generated": len(test_queries),
             "test_queries_filtered_out": len(dropped),
             "test_queries_dropped": dict(Counter(d[C.FAILURE_REASON] for d in dropped)),
+            "validation_queries_filtered_out": len(validation_dropped),
             "curation": {k: v for k, v in curation_report.items() if k != "dropped_examples"},
         },
     )
+    reading = Reading(**comparison.shipped["reading"])
     no_bm25 = evaluation.model_copy(update={"bm25": False})
     for path in evaluation.regression_sets:
         qa = load_qa_set(path)
         scored = evaluate_systems(qa.queries, qa.relevant, qa.corpus_ids, qa.corpus_texts,
-                                  {BASE: base, FINETUNED: finetuned_model}, no_bm25)
+                                  {BASE: base, FINETUNED: finetuned_model}, no_bm25, reading=reading)
         comparison.regression[qa.name] = {
-            "n_queries": len(qa.queries), "metrics": {k: r.metrics for k, r in scored.items()}}
-    metrics = {label: r.metrics for label, r in results.items()}
+            "n_queries": len(qa.queries), "reading": reading.name,
+            "metrics": {k: r.metrics for k, r in scored.items()}}
+    metrics = {
+        FINETUNED: comparison.metrics[comparison.candidate],  # the shipped retrieval
+        BASE: comparison.metrics[comparison.baseline],  # the base model read the same way
+        **{label: comparison.metrics[label] for label in comparison.no_training["options"]},
+        "shipped_system": comparison.candidate,
+        "retrieval": {**comparison.shipped["reading"], "name": reading.name},
+        "readings": comparison.readings,
+    }
     log_metadata(metrics)  # on the step run
     log_metadata(metrics, infer_model=True)  # on the model version this run produces
     return comparison.as_dict()

@@ -9,10 +9,26 @@ from zenml.enums import ModelStages
 import constants as C
 from embedtune.config import EvaluationConfig, PromotionConfig
 from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_systems
-from embedtune.evaluation.promotion import decide_promotion
+from embedtune.evaluation.promotion import NoTrainingOption, decide_promotion
 from embedtune.evaluation.significance import PairedDifference
+from embedtune.retrieval.reading import CHUNK, Reading
 
 logger = logging.getLogger(__name__)
+
+
+def _difference(evaluation_result: dict[str, Any], other: str, metric: str) -> PairedDifference | None:
+    key = f"{evaluation_result.get('candidate', FINETUNED)}_vs_{other}"
+    values = evaluation_result["differences"].get(key, {}).get(metric)
+    return PairedDifference(**{k: v for k, v in values.items() if k != "significant"}) if values else None
+
+
+def production_reading(metadata: dict[str, Any]) -> Reading:
+    """The reading a model version was shipped in, from its metadata. Versions trained before
+    readings existed logged none: they were served one vector per chunk."""
+    retrieval = metadata.get("retrieval")
+    if not isinstance(retrieval, dict):
+        return CHUNK
+    return Reading(**{k: retrieval.get(k) for k in ("kind", "window_tokens", "stride_tokens")})
 
 
 @step(enable_cache=False)
@@ -26,12 +42,16 @@ def promote_model(
     """Make this run's model version the production one if it passes the gate.
 
     Never cached: the answer depends on which version is production now, which changes outside
-    this run. The current production model is evaluated on this run's held-out queries, since the
-    metrics it logged when it was trained came from other queries.
+    this run. The current production model is evaluated on this run's held-out queries, in the
+    reading it was shipped with, since the metrics it logged when it was trained came from other
+    queries.
     """
     current = get_step_context().model
     metric = promotion.metric
+    candidate = evaluation_result.get("candidate", FINETUNED)
+    baseline = evaluation_result.get("baseline", BASE)
     production, production_name, already_production = None, None, False
+    extra: dict[str, Any] = {}
     if promotion.enabled and promotion.compare_to_production:
         try:
             prod = Client().get_model_version(current.name, ModelStages.PRODUCTION)
@@ -41,28 +61,34 @@ def promote_model(
         if prod is not None and not already_production:
             production_name = prod.name
             model = prod.get_model_artifact(C.FINETUNED_MODEL_ARTIFACT).load()
+            reading = production_reading(prod.run_metadata)
             kept = {q["query_id"] for q in evaluation_result["per_query"]}
             rows = [r for r in test_queries.to_list() if r[C.QUERY_ID] in kept]
             results = evaluate_systems(
                 [r[C.QUERY] for r in rows], [{r[C.CHUNK_ID]} for r in rows],
                 chunks[C.CHUNK_ID], chunks[C.TEXT], {"production": model},
-                evaluation.model_copy(update={"bm25": False}),
+                evaluation.model_copy(update={"bm25": False}), reading=reading,
             )
             production = results["production"].metrics
-    difference = evaluation_result["differences"].get(f"{FINETUNED}_vs_{BASE}", {}).get(metric)
+            extra["production_reading"] = reading.name
+    best = evaluation_result.get("no_training", {}).get("best")
+    no_training = (NoTrainingOption(best, evaluation_result["metrics"][best],
+                                    _difference(evaluation_result, best, metric))
+                   if best else None)
     decision = decide_promotion(
         promotion,
-        evaluation_result["metrics"][FINETUNED],
-        evaluation_result["metrics"][BASE],
-        PairedDifference(**{k: v for k, v in difference.items() if k != "significant"})
-        if difference else None,
+        evaluation_result["metrics"][candidate],
+        evaluation_result["metrics"][baseline],
+        _difference(evaluation_result, baseline, metric),
         production,
         production_name,
         {name: reg["metrics"] for name, reg in evaluation_result.get("regression", {}).items()},
         already_production,
+        no_training,
     )
     if decision.promote:
         current.set_stage(ModelStages.PRODUCTION, force=True)
     logger.info("Model version %s %s", current.version, decision.summary())
-    log_metadata({"promotion": decision.as_dict()}, infer_model=True)
-    return decision.as_dict()
+    result = {**decision.as_dict(), **extra}
+    log_metadata({"promotion": result}, infer_model=True)
+    return result

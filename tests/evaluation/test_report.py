@@ -1,4 +1,4 @@
-from embedtune.evaluation.report import Comparison, html_report, markdown_table, rank_changes
+from embedtune.evaluation.report import Comparison, html_report, markdown_table, rank_changes, worth_it
 
 
 def test_rank_changes_orders_biggest_moves_first():
@@ -18,10 +18,10 @@ def comparison():
     )
 
 
-def test_markdown_table_shows_values_and_change():
+def test_markdown_table_shows_every_system_in_a_row():
     table = markdown_table(comparison())
-    assert "| ndcg@10 | 0.500 | 0.600 | +0.100 |" in table
-    assert "| hit_rate@1 | 0.400 | 0.300 | -0.100 |" in table
+    assert "| system | ndcg@10 | hit_rate@1 |" in table
+    assert "| base | 0.500 | 0.400 |" in table and "| finetuned | 0.600 | 0.300 |" in table
     assert "10 held-out queries, retrieving over 100 chunks." in table
 
 
@@ -38,12 +38,11 @@ def test_every_system_gets_a_column_and_the_interval_and_decision_are_shown():
         "mean": 0.1, "low": 0.02, "high": 0.18, "confidence": 0.95, "wins": 6, "losses": 2, "ties": 2}}}
     decision = {"promote": False, "reasons": ["ndcg@10 0.600 vs base 0.500 (+0.100; needs +0.200): fail"]}
     table = markdown_table(c, promotion=decision)
-    assert "| metric | base | finetuned | bm25 | finetuned - base |" in table
-    assert "| ndcg@10 | 0.500 | 0.600 | 0.550 | +0.100 |" in table
+    assert "| bm25 | 0.550 | 0.350 |" in table
     assert "ndcg@10 finetuned vs base: +0.100 (95% CI +0.020 .. +0.180; wins/losses/ties 6/2/2)" in table
     assert "Promotion: not promoted: ndcg@10 0.600 vs base 0.500" in table
     page = html_report(c, promotion=decision)
-    assert "Not promoted" in page and "<th>bm25</th>" in page
+    assert "Not promoted" in page and "<tr><td>bm25</td><td>0.550</td>" in page
 
 
 def test_comparison_round_trips_through_its_artifact_dict():
@@ -113,7 +112,7 @@ def test_report_is_self_contained_and_shows_the_data_behind_the_numbers():
     assert "<h4>Failed train chunks by reason</h4>" in page and "<td>not valid JSON</td><td>1</td>" in page
     assert "<td>too short (&lt; 3 words)</td><td>2</td>" in page
     summary = markdown_table(full_comparison(), generation=GENERATION)
-    assert "- mean cosine margin, relevant minus best wrong chunk: base -0.060, finetuned +0.150" in summary
+    assert "- mean score margin, relevant minus best wrong chunk: finetuned +0.150, base -0.060" in summary
     assert ("- train data: 3 documents, 12 chunks, 12 sent to the LLM, 1 failed (not valid JSON: 1), "
             "33 queries generated") in summary
     assert "- test queries dropped by the rule filters: too short (< 3 words): 2" in summary
@@ -123,3 +122,60 @@ def test_an_evaluation_stored_before_curves_and_scores_still_renders():
     old = Comparison.from_dict({k: v for k, v in comparison().as_dict().items() if k != "k_max"})
     page = html_report(old)
     assert "<svg" not in page and "<td>0.600</td>" in page
+
+
+def shipped_comparison(low: float, mean: float) -> Comparison:
+    """A run whose shipped retrieval is finetuned@windows128, against three free options."""
+    metrics = {s: {"ndcg@10": v, "hit_rate@1": v - 0.1, "hit_rate@5": v + 0.1, "mrr@10": v - 0.05}
+               for s, v in (("finetuned@windows128", 0.70), ("base@windows128", 0.60),
+                            ("bm25", 0.70 - mean), ("base@windows128+bm25", 0.62))}
+    diff = {"mean": mean, "low": low, "high": mean + 0.05, "confidence": 0.95, "wins": 30,
+            "losses": 12, "ties": 8}
+    return Comparison(
+        metrics=metrics, n_queries=50, n_corpus=200, k_max=10,
+        candidate="finetuned@windows128", baseline="base@windows128",
+        differences={f"finetuned@windows128_vs_{s}": {"ndcg@10": {**diff, "mean": 0.70 - m["ndcg@10"]}}
+                     for s, m in metrics.items() if s != "finetuned@windows128"}
+        | {"finetuned@windows128_vs_bm25": {"ndcg@10": diff}},
+        shipped={"system": "finetuned@windows128", "model": "finetuned", "reading_name": "windows128",
+                 "reading": {"kind": "windows", "window_tokens": 128, "stride_tokens": 63}},
+        no_training={"options": ["base@windows128", "bm25", "base@windows128+bm25"], "best": "bm25",
+                     "metric": "ndcg@10"},
+        readings={"metric": "ndcg@10", "validation_queries": 40,
+                  "chosen": {"base": "windows128", "finetuned": "windows128"},
+                  "models": {"finetuned": [
+                      {"reading": "chunk", "kind": "chunk", "window_tokens": None, "stride_tokens": None,
+                       "validation_ndcg@10": 0.61, "test_ndcg@10": 0.65, "vectors_per_chunk": 1.0,
+                       "encode_seconds": 2.0, "chosen": False},
+                      {"reading": "windows128", "kind": "windows", "window_tokens": 128,
+                       "stride_tokens": 63, "validation_ndcg@10": 0.66, "test_ndcg@10": 0.70,
+                       "vectors_per_chunk": 3.5, "encode_seconds": 4.0, "chosen": True}]}},
+    )
+
+
+def test_first_table_compares_the_shipped_retrieval_with_what_needs_no_finetuning():
+    c = shipped_comparison(low=0.01, mean=0.04)
+    table = markdown_table(c)
+    lines = table.splitlines()
+    assert lines[0].startswith("Finetuning was worth it on this corpus: the shipped retrieval "
+                               "(finetuned@windows128) scores ndcg@10 0.700, +0.040 over the best "
+                               "option without finetuning (bm25, 0.660; 95% CI +0.010..+0.090")
+    assert lines[2] == ("| retrieval | ndcg@10 | hit_rate@1 | hit_rate@5 | mrr@10 | shipped minus it "
+                        "(ndcg@10, 95% CI) | wins/losses |")
+    assert lines[4].startswith("| finetuned@windows128 (shipped) | 0.700 | 0.600 | 0.800 | 0.650 |")
+    assert "| bm25 (best without finetuning) | 0.660 |" in table
+    assert "+0.040 (+0.010..+0.090) | 30/12 |" in table
+    assert ("| base@windows128 (base model, reading windows128 chosen on validation) | 0.600 |"
+            in table)
+    assert "| finetuned | windows128 | 0.660 | 0.700 | 3.5 | 4.0 | yes |" in table
+    page = html_report(c)
+    assert page.index("Was finetuning worth it?") < page.index("Every system on the test queries")
+    assert "<td class='up'>+0.040 (+0.010..+0.090)</td><td>30/12</td>" in page
+
+
+def test_the_sentence_says_when_finetuning_was_not_clearly_or_not_at_all_worth_it():
+    assert worth_it(shipped_comparison(low=-0.01, mean=0.02)).startswith(
+        "Finetuning helped on this corpus, but not clearly")
+    lost = worth_it(shipped_comparison(low=-0.08, mean=-0.03))
+    assert lost.startswith("Finetuning was not worth it on this corpus: bm25, which needs no "
+                           "finetuning, scores ndcg@10 0.730 against 0.700")
