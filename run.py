@@ -74,7 +74,7 @@ def run(config: RunConfig, enable_cache: bool = True, schedule=None):
     from pipelines import embedding_finetuning
 
     meta = config.model
-    fingerprint = corpus_fingerprint(config.corpus.path, config.corpus.extensions)
+    fingerprint = corpus_fingerprint(config.corpus)
     model = Model(
         name=meta.name,
         version=model_version_name(config, fingerprint),

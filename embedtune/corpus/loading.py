@@ -5,6 +5,17 @@ loader's job is to turn what it can read into clean text with enough metadata (f
 section) for a person to find the passage again, and to say precisely which file it could not
 read and why, so that a run over hundreds of files neither dies silently on file 213 nor trains
 on garbage.
+
+What the loader reads is bounded, because its text goes on to the LLM (possibly a remote API),
+the artifacts and Argilla:
+- nothing outside ``corpus.path``: a symlink whose target is outside the corpus root is skipped
+  and named (``corpus.follow_symlinks_outside`` allows it), and a symlinked folder that leads
+  back into a folder being read (a loop) is not followed;
+- a bad record of a JSON/JSONL file costs only itself: it is skipped and named by its line or
+  index, and the file's good records load;
+- every reader either returns text or raises ``UnreadableFile`` with a reason; and each file is read
+  in a worker process with a time limit (``reader_process``), so a file that would make a
+  parser hang or crash costs only itself.
 """
 
 from __future__ import annotations
@@ -14,12 +25,13 @@ import logging
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pypdf
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from tqdm import tqdm
 
 from embedtune.config import CorpusConfig, OnBadFile
@@ -32,7 +44,9 @@ _BINARY_SNIFF_BYTES = 8192
 
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 _ANY_WHITESPACE = re.compile(r"\s+")
-_MARKDOWN_SPLIT_HEADING = re.compile(r"^ {0,3}(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# Linear on any line: the title's trailing "#"s and spaces are stripped in Python, since a
+# regex such as (.+?)[ \t]*#*[ \t]*$ backtracks cubically on a long run of spaces.
+_MARKDOWN_SPLIT_HEADING = re.compile(r"^ {0,3}(#{1,2})[ \t]+(.*\S)")
 _MARKDOWN_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _MARKDOWN_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(\n|\Z)", re.DOTALL)
 _HTML_DROPPED_TAGS = ["script", "style", "nav", "noscript", "template"]
@@ -66,6 +80,23 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A JSON/JSONL record that was not loaded; ``where`` is ``line N`` or ``record N``."""
+
+    path: str
+    where: str
+    reason: str
+
+
+@dataclass
+class FileContent:
+    """What one file gave: its parts, and its records that could not be read (JSON/JSONL)."""
+
+    parts: list[DocumentPart]
+    bad_records: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+
+
 @dataclass
 class LoadResult:
     """The parts that were read, and an account of the files that were not."""
@@ -73,14 +104,28 @@ class LoadResult:
     parts: list[DocumentPart]
     skipped: list[SkippedFile]
     ignored: int  # files whose suffix is not in corpus.extensions
+    skipped_records: list[SkippedRecord] = field(default_factory=list)
+    skipped_links: list[SkippedFile] = field(default_factory=list)  # outside the root, loops
+
+    def counts(self) -> dict[str, int]:
+        """The numbers the load step logs and records."""
+        return {
+            "documents": len({part.document_id for part in self.parts}),
+            "parts": len(self.parts),
+            "files_skipped": len(self.skipped),
+            "files_ignored": self.ignored,
+            "records_skipped": len(self.skipped_records),
+            "symlinks_skipped": len(self.skipped_links),
+        }
 
 
 class CorpusError(ValueError):
     """The corpus cannot be used as configured; the message names the file and the fix."""
 
 
-class _BadFile(Exception):
-    """A single file cannot be read; ``load_corpus`` turns it into a skip or a CorpusError."""
+class UnreadableFile(Exception):
+    """A single file cannot be read (the message says why); ``load_corpus`` turns it into a skip
+    or a CorpusError."""
 
 
 def normalise_whitespace(text: str) -> str:
@@ -97,11 +142,11 @@ def normalise_whitespace(text: str) -> str:
 def _decode_text(path: Path) -> str:
     data = path.read_bytes()
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        raise _BadFile("binary content (NUL bytes in the first 8 KB) in a text file")
+        raise UnreadableFile("binary content (NUL bytes in the first 8 KB) in a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _BadFile(
+        raise UnreadableFile(
             f"not UTF-8 text (byte {exc.start}: {exc.reason}); re-save it as UTF-8"
         ) from exc
 
@@ -114,12 +159,12 @@ def _read_pdf(path: Path, source: str, config: CorpusConfig) -> list[DocumentPar
     try:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise _BadFile("encrypted PDF that needs a password; save a decrypted copy")
+            raise UnreadableFile("encrypted PDF that needs a password; save a decrypted copy")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except _BadFile:
+    except UnreadableFile:
         raise
     except Exception as exc:  # noqa: BLE001 - see the comment above
-        raise _BadFile(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+        raise UnreadableFile(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     return [
         DocumentPart(document_id=source, source=source, text=text, page=number)
         for number, raw in enumerate(pages, start=1)
@@ -137,7 +182,7 @@ def _read_markdown(path: Path, source: str, config: CorpusConfig) -> list[Docume
             in_fence = not in_fence
         heading = None if in_fence else _MARKDOWN_SPLIT_HEADING.match(line)
         if heading:
-            sections.append((heading.group(2).strip(), [line]))
+            sections.append((_heading_title(heading.group(2)), [line]))
         else:
             sections[-1][1].append(line)
     return [
@@ -147,19 +192,52 @@ def _read_markdown(path: Path, source: str, config: CorpusConfig) -> list[Docume
     ]
 
 
+def _heading_title(text: str) -> str:
+    """A heading's text without its optional closing ``#`` sequence (``## Usage ##``)."""
+    title = text.rstrip("#").rstrip(" \t")
+    return (title or text).strip()
+
+
 def _read_html(path: Path, source: str, config: CorpusConfig) -> list[DocumentPart]:
     soup = BeautifulSoup(_decode_text(path), "html.parser")
     title = _tag_text(soup.find("title")) or _tag_text(soup.find("h1"))
-    # <title> is metadata, not body text; it is kept as the section instead.
-    for tag in soup.find_all(["title", *_HTML_DROPPED_TAGS]):
-        tag.decompose()
-    for tag in soup.find_all(_HTML_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    text = normalise_whitespace(soup.get_text())
+    text = normalise_whitespace(_html_body_text(soup))
     if not text:
         return []
     return [DocumentPart(document_id=source, source=source, text=text, section=title or None)]
+
+
+_HTML_BLOCKS = frozenset(_HTML_BLOCK_TAGS)
+# <title> is metadata, not body text; it is kept as the section instead.
+_HTML_SKIPPED = frozenset(["title", *_HTML_DROPPED_TAGS])
+
+
+def _html_body_text(soup: BeautifulSoup) -> str:
+    """The page's text with a paragraph break at each block tag's start and end.
+
+    One pass over the tree with an explicit stack: no recursion (a page of unclosed tags nests
+    tens of thousands deep) and no tree edits (bs4's ``insert_before`` on such a page is
+    quadratic: minutes for a 2 MB file).
+    """
+    pieces: list[str] = []
+    stack = [(soup, iter(soup.contents))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if node.name in _HTML_BLOCKS:
+                pieces.append("\n\n")
+            continue
+        if isinstance(child, Tag):
+            if child.name in _HTML_SKIPPED:
+                continue
+            if child.name in _HTML_BLOCKS:
+                pieces.append("\n\n")
+            stack.append((child, iter(child.contents)))
+        elif type(child) in (NavigableString, CData):  # not comments, doctypes, declarations
+            pieces.append(str(child))
+    return "".join(pieces)
 
 
 def _tag_text(tag: Any) -> str:
@@ -171,16 +249,20 @@ def _read_plain_text(path: Path, source: str, config: CorpusConfig) -> list[Docu
     return [DocumentPart(document_id=source, source=source, text=text)] if text else []
 
 
+class _BadRecord(Exception):
+    """One JSON/JSONL record cannot be used; the rest of its file still loads."""
+
+
 def _record_part(
     record: Any, where: str, index: int, source: str, config: CorpusConfig
 ) -> tuple[str, DocumentPart]:
     """Turn one JSON record into a part; each record is its own document."""
     if not isinstance(record, dict):
-        raise _BadFile(f"{where} is not a JSON object (got {type(record).__name__})")
+        raise _BadRecord(f"not a JSON object (got {type(record).__name__})")
     text = record.get(config.json_text_field)
     if not isinstance(text, str):
-        raise _BadFile(
-            f"{where} has no string field '{config.json_text_field}'; "
+        raise _BadRecord(
+            f"no string field '{config.json_text_field}'; "
             "set corpus.json_text_field to the field that holds the text"
         )
     record_id = str(record.get(config.json_id_field, index))
@@ -190,67 +272,91 @@ def _record_part(
     return record_id, part
 
 
-def _unique_records(
-    records: list[tuple[str, DocumentPart]], what: str, config: CorpusConfig
-) -> list[DocumentPart]:
-    # Two records with one id would silently merge into one document and could then leak
-    # across the train/test split, so a repeated id is an error rather than a guess.
-    seen: Counter[str] = Counter(record_id for record_id, _ in records)
-    repeated = [record_id for record_id, count in seen.items() if count > 1]
-    if repeated:
-        raise _BadFile(
-            f"{len(repeated)} repeated {what} id(s) in field '{config.json_id_field}' "
-            f"(e.g. {repeated[0]!r}); record ids must be unique"
-        )
-    return [part for _, part in records if part.text]
+class _Records:
+    """Collects a file's records: good ones as parts, bad ones with where and why.
+
+    Two records with one id would silently merge into one document and could then leak across
+    the train/test split, so a repeated id is a bad record (the first one with that id is kept).
+    """
+
+    def __init__(self, config: CorpusConfig):
+        self.config = config
+        self.parts: list[DocumentPart] = []
+        self.bad: list[tuple[str, str]] = []
+        self.first_seen: dict[str, str] = {}
+
+    def add(self, record_id: str, part: DocumentPart, where: str) -> None:
+        if record_id in self.first_seen:
+            self.bad.append((where, f"repeated id {record_id!r} in field "
+                             f"'{self.config.json_id_field}' (first at {self.first_seen[record_id]}); "
+                             "record ids must be unique"))
+            return
+        self.first_seen[record_id] = where
+        if part.text:
+            self.parts.append(part)
+
+    def result(self) -> FileContent:
+        return FileContent(self.parts, self.bad)
 
 
-def _read_json(path: Path, source: str, config: CorpusConfig) -> list[DocumentPart]:
+def _read_json(path: Path, source: str, config: CorpusConfig) -> FileContent:
     try:
         data = json.loads(_decode_text(path))
     except json.JSONDecodeError as exc:
-        raise _BadFile(
+        raise UnreadableFile(
             f"invalid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    records = _Records(config)
     if isinstance(data, dict):
-        not_text = [key for key, value in data.items() if not isinstance(value, str)]
-        if not_text:
-            raise _BadFile(
-                f"JSON object whose value for key {not_text[0]!r} is not a string; "
-                "expected an object mapping id -> text, or a list of records"
-            )
-        parts = (
-            DocumentPart(f"{source}#{key}", source=source, text=normalise_whitespace(value))
-            for key, value in data.items()
-        )
-        return [part for part in parts if part.text]
+        for key, value in data.items():
+            if not isinstance(value, str):
+                records.bad.append((f"key {key!r}", (
+                    f"value is a {type(value).__name__}, not a string; expected an object mapping "
+                    "id -> text, or a list of records")))
+                continue
+            part = DocumentPart(f"{source}#{key}", source=source, text=normalise_whitespace(value))
+            records.add(key, part, f"key {key!r}")
+        return records.result()
     if isinstance(data, list):
-        records = [
-            _record_part(record, f"record {index}", index, source, config)
-            for index, record in enumerate(data)
-        ]
-        return _unique_records(records, "record", config)
-    raise _BadFile(
+        for index, record in enumerate(data):
+            where = f"record {index}"
+            try:
+                record_id, part = _record_part(record, where, index, source, config)
+            except _BadRecord as exc:
+                records.bad.append((where, str(exc)))
+                continue
+            records.add(record_id, part, where)
+        return records.result()
+    raise UnreadableFile(
         f"top-level JSON {type(data).__name__}; expected an object mapping id -> text, "
         f"or a list of records with a '{config.json_text_field}' field"
     )
 
 
-def _read_jsonl(path: Path, source: str, config: CorpusConfig) -> list[DocumentPart]:
+def _read_jsonl(path: Path, source: str, config: CorpusConfig) -> FileContent:
     """One record per line; the fallback id is the 0-based line index, so it finds the line."""
-    records = []
+    records = _Records(config)
     for index, line in enumerate(_decode_text(path).splitlines()):
         if not line.strip():
             continue
+        where = f"line {index + 1}"
         try:
             record = json.loads(line)
+            record_id, part = _record_part(record, where, index, source, config)
         except json.JSONDecodeError as exc:
-            raise _BadFile(f"invalid JSON on line {index + 1} ({exc.msg})") from exc
-        records.append(_record_part(record, f"line {index + 1}", index, source, config))
-    return _unique_records(records, "line", config)
+            records.bad.append((where, f"invalid JSON ({exc.msg}, column {exc.colno})"))
+            continue
+        except RecursionError:
+            records.bad.append((where, "JSON nested too deeply to read"))
+            continue
+        except _BadRecord as exc:
+            records.bad.append((where, str(exc)))
+            continue
+        records.add(record_id, part, where)
+    return records.result()
 
 
-_Reader = Callable[[Path, str, CorpusConfig], list[DocumentPart]]
+_Reader = Callable[[Path, str, CorpusConfig], "list[DocumentPart] | FileContent"]
 
 _READERS: dict[str, _Reader] = {
     ".pdf": _read_pdf,
@@ -266,32 +372,109 @@ _READERS: dict[str, _Reader] = {
 SUPPORTED_EXTENSIONS = tuple(_READERS)
 
 
-def _candidate_files(root: Path) -> list[Path]:
-    """Every non-hidden file under ``root``, in a fixed order so chunk order is reproducible."""
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def corpus_files(root: Path, follow_symlinks_outside: bool = False
+                 ) -> tuple[list[Path], list[SkippedFile]]:
+    """Every non-hidden file under ``root`` in a fixed order (so chunk order is reproducible),
+    and the symlinks that were not followed, with why.
+
+    A symlink is followed when its target is inside ``root`` (or ``follow_symlinks_outside``),
+    except a folder link into a folder already on the way down (a loop). A file reached twice
+    (a link to a file that is also read directly) is read once, under the first path in order.
+    Paths are returned as seen from ``root`` (a link keeps its own name); nothing is opened.
+    """
     if root.is_file():
-        return [root]
-    files = []
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        files.extend(Path(folder) / name for name in names if not name.startswith("."))
-    return sorted(files)  # by path components, so a folder's files sort among its subfolders
+        return [root], []
+    real_root = root.resolve()
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+
+    def skip(path: Path, reason: str) -> None:
+        skipped.append(SkippedFile(path=path.relative_to(root).as_posix(), reason=reason))
+
+    def walk(folder: Path, real_folder: Path, ancestors: frozenset[Path]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            skip(folder, f"folder cannot be listed ({exc.strerror or exc})")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if entry.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except RuntimeError:  # a chain of links that never ends
+                    skip(path, "symlink loop (the link points back to itself); not followed")
+                    continue
+                except OSError:
+                    skip(path, f"broken symlink (points to {os.readlink(path)}, which does not exist)")
+                    continue
+                if not _is_within(target, real_root) and not follow_symlinks_outside:
+                    skip(path, f"symlink to {target}, outside corpus.path ({real_root}); not read. "
+                         "Copy the file into the corpus, or set corpus.follow_symlinks_outside: true")
+                    continue
+                if target.is_dir():
+                    if target in ancestors or target == real_folder:
+                        skip(path, f"symlink loop (points to {target}, a folder it is inside); "
+                             "not followed")
+                        continue
+                    walk(path, target, ancestors | {target})
+                elif target.is_file():
+                    files.append(path)
+                else:
+                    skip(path, f"symlink to {target}, which is not a regular file or folder")
+            elif entry.is_dir(follow_symlinks=False):
+                real = real_folder / entry.name
+                walk(path, real, ancestors | {real})
+            elif entry.is_file(follow_symlinks=False):
+                files.append(path)
+
+    walk(root, real_root, frozenset({real_root}))
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in sorted(files):  # by path components, so a folder's files sort among its subfolders
+        real = path.resolve()
+        if real in seen:
+            logger.info("%s is a link to a file already read; read once", path)
+            continue
+        seen.add(real)
+        unique.append(path)
+    return unique, skipped
 
 
-def _read_file(path: Path, source: str, config: CorpusConfig) -> list[DocumentPart]:
-    size_mb = path.stat().st_size / (1024 * 1024)
+def read_document(path: Path, source: str, config: CorpusConfig) -> FileContent:
+    """Read one file; raises ``UnreadableFile`` with the reason, and nothing else, for a file
+    that cannot be read. (The size limit is checked here; the time limit by ``reader_process``.)"""
+    try:
+        size_mb = path.stat().st_size / (1024 * 1024)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot be opened ({exc.strerror or exc})") from exc
     if size_mb > config.max_file_mb:
-        raise _BadFile(
+        raise UnreadableFile(
             f"file is {size_mb:.1f} MB, over corpus.max_file_mb ({config.max_file_mb:g} MB); "
             "split the file or raise the limit"
         )
-    return _READERS[path.suffix.lower()](path, source, config)
+    try:
+        content = _READERS[path.suffix.lower()](path, source, config)
+    except RecursionError as exc:  # deeply nested HTML or JSON
+        raise UnreadableFile("nested too deeply to read (markup or JSON thousands of levels "
+                             "deep)") from exc
+    except OSError as exc:
+        raise UnreadableFile(f"cannot be read ({exc.strerror or exc})") from exc
+    return content if isinstance(content, FileContent) else FileContent(content)
 
 
 def load_corpus(config: CorpusConfig) -> LoadResult:
     """Read every supported file under ``config.path`` into document parts.
 
-    Unreadable files are skipped with a warning or stop the run, as ``on_bad_file`` says, and
-    an empty result is an error: finetuning on nothing would only fail later, less clearly.
+    Unreadable files and records are skipped with a warning or stop the run, as ``on_bad_file``
+    says; symlinks out of the corpus are skipped and named. An empty result is an error:
+    finetuning on nothing would only fail later, less clearly.
     """
     root = Path(config.path)
     if not root.exists():
@@ -308,8 +491,11 @@ def load_corpus(config: CorpusConfig) -> LoadResult:
         )
 
     base = root.parent if root.is_file() else root
+    candidates, skipped_links = corpus_files(root, config.follow_symlinks_outside)
+    for link in skipped_links:
+        logger.warning("Skipping %s: %s", link.path, link.reason)
     files, ignored_suffixes = [], Counter[str]()
-    for path in _candidate_files(root):
+    for path in candidates:
         if path.suffix.lower() in wanted:
             files.append(path)
         else:
@@ -317,41 +503,75 @@ def load_corpus(config: CorpusConfig) -> LoadResult:
     if ignored_suffixes:
         logger.info("Ignoring files not in corpus.extensions: %s", _describe(ignored_suffixes))
 
-    parts: list[DocumentPart] = []
-    skipped: list[SkippedFile] = []
-    for path in tqdm(files, desc="Loading documents", unit="file"):
-        source = path.relative_to(base).as_posix()
-        try:
-            file_parts = _read_file(path, source, config)
-        except _BadFile as exc:
-            reason = str(exc)
-            if config.on_bad_file is OnBadFile.fail:
-                raise CorpusError(
-                    f"Cannot read {path}: {reason}. Fix or remove the file, or set "
-                    "corpus.on_bad_file: skip to go on without it"
-                ) from exc
-            logger.warning("Skipping %s: %s", path, reason)
-            skipped.append(SkippedFile(path=source, reason=reason))
-            continue
-        if not file_parts:
-            hint = " (a scanned PDF needs OCR first)" if path.suffix.lower() == ".pdf" else ""
-            logger.warning("%s contains no text%s", path, hint)
-        parts.extend(file_parts)
+    result = LoadResult(parts=[], skipped=[], ignored=sum(ignored_suffixes.values()),
+                        skipped_links=skipped_links)
+    with _reader(config) as read:
+        for path in tqdm(files, desc="Loading documents", unit="file"):
+            _load_file(path, path.relative_to(base).as_posix(), config, read, result)
 
-    ignored = sum(ignored_suffixes.values())
-    if not parts:
+    if not result.parts:
         ignored_note = f": {_describe(ignored_suffixes)}" if ignored_suffixes else ""
         raise CorpusError(
-            f"No text found under {root} ({len(skipped)} files skipped, {ignored} ignored"
-            f"{ignored_note}). Point corpus.path at your documents, add their suffixes to "
-            "corpus.extensions, or fix the skipped files listed in the warnings above"
+            f"No text found under {root} ({len(result.skipped)} files skipped, {result.ignored} "
+            f"ignored{ignored_note}, {len(result.skipped_records)} records skipped, "
+            f"{len(skipped_links)} symlinks not followed). Point corpus.path at your documents, "
+            "add their suffixes to corpus.extensions, or fix the skipped files listed in the "
+            "warnings above"
         )
-    documents = len({part.document_id for part in parts})
+    counts = result.counts()
     logger.info(
-        "Loaded %d documents (%d parts) from %d files; %d skipped, %d ignored",
-        documents, len(parts), len(files) - len(skipped), len(skipped), ignored,
+        "Loaded %d documents (%d parts) from %d files; %d files skipped, %d ignored, "
+        "%d records skipped, %d symlinks not followed",
+        counts["documents"], counts["parts"], len(files) - len(result.skipped),
+        counts["files_skipped"], counts["files_ignored"], counts["records_skipped"],
+        counts["symlinks_skipped"],
     )  # fmt: skip
-    return LoadResult(parts=parts, skipped=skipped, ignored=ignored)
+    return result
+
+
+_ReadFn = Callable[[Path, str, CorpusConfig], FileContent]
+
+
+@contextmanager
+def _reader(config: CorpusConfig) -> Iterator[_ReadFn]:
+    """``read_document`` in a worker process with ``max_seconds_per_file``, or in this process
+    when the limit is off."""
+    if config.max_seconds_per_file is None:
+        yield read_document
+        return
+    from embedtune.corpus.reader_process import ReaderProcess
+
+    with ReaderProcess(config.max_seconds_per_file) as worker:
+        yield worker.read
+
+
+def _load_file(path: Path, source: str, config: CorpusConfig, read: _ReadFn,
+               result: LoadResult) -> None:
+    fail = config.on_bad_file is OnBadFile.fail
+    try:
+        content = read(path, source, config)
+    except UnreadableFile as exc:
+        reason = str(exc)
+        if fail:
+            raise CorpusError(
+                f"Cannot read {path}: {reason}. Fix or remove the file, or set "
+                "corpus.on_bad_file: skip to go on without it"
+            ) from exc
+        logger.warning("Skipping %s: %s", path, reason)
+        result.skipped.append(SkippedFile(path=source, reason=reason))
+        return
+    for where, reason in content.bad_records:
+        if fail:
+            raise CorpusError(
+                f"Cannot read {path}, {where}: {reason}. Fix or remove the record, or set "
+                "corpus.on_bad_file: skip to load the file's other records without it"
+            )
+        logger.warning("Skipping %s, %s: %s", path, where, reason)
+        result.skipped_records.append(SkippedRecord(path=source, where=where, reason=reason))
+    if not content.parts and not content.bad_records:
+        hint = " (a scanned PDF needs OCR first)" if path.suffix.lower() == ".pdf" else ""
+        logger.warning("%s contains no text%s", path, hint)
+    result.parts.extend(content.parts)
 
 
 def _describe(suffixes: Counter[str]) -> str:

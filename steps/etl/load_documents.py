@@ -21,11 +21,13 @@ def load_documents(corpus: CorpusConfig, corpus_fingerprint: str) -> Annotated[D
     result = load_corpus(corpus)
     log_metadata(
         {
-            "documents": len({p.document_id for p in result.parts}),
-            "parts": len(result.parts),
-            "files_skipped": len(result.skipped),
-            "files_ignored": result.ignored,
+            **result.counts(),
             "skipped": {s.path: s.reason for s in result.skipped},
+            "records_skipped_by_file": {
+                path: [f"{r.where}: {r.reason}" for r in result.skipped_records if r.path == path]
+                for path in dict.fromkeys(r.path for r in result.skipped_records)
+            },
+            "symlinks_not_followed": {s.path: s.reason for s in result.skipped_links},
         }
     )
     return to_dataset(result.parts, PART_COLUMNS)

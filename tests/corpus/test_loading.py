@@ -216,9 +216,8 @@ def test_normalise_whitespace_handles_unicode_spaces():
         ("photo.txt", b"GIF89a\x00\x01\x02", "binary"),
         ("latin1.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
         ("bad.json", b'{"a": "unterminated', "invalid JSON"),
-        ("nested.json", b'{"a": {"text": "x"}}', "not a string"),
-        ("records.json", b'[{"body": "no text field"}]', "record 0 has no string field 'text'"),
-        ("dupes.jsonl", b'{"id": 1, "text": "a"}\n{"id": 1, "text": "b"}\n', "repeated"),
+        ("list.json", b'"just a string"', "top-level JSON str"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_file_is_skipped_with_a_warning_naming_it(tmp_path, caplog, name, content, reason):
@@ -264,11 +263,204 @@ def test_file_over_the_size_limit_is_bad(tmp_path):
     assert "max_file_mb" in result.skipped[0].reason
 
 
-def test_bad_jsonl_line_is_named_with_file_and_line_number(tmp_path):
+def test_bad_jsonl_line_stops_the_run_in_fail_mode_naming_file_and_line(tmp_path):
     (tmp_path / "data.jsonl").write_text('{"text": "ok"}\n{"text": oops}\n', encoding="utf-8")
 
-    with pytest.raises(CorpusError, match=r"data\.jsonl.*invalid JSON on line 2"):
+    with pytest.raises(CorpusError, match=r"data\.jsonl, line 2: invalid JSON"):
         load_corpus(CorpusConfig(path=tmp_path, on_bad_file=OnBadFile.fail))
+
+
+# --- bad records cost only themselves ----------------------------------------------------------
+
+
+def test_jsonl_with_good_and_bad_lines_loads_the_good_ones_and_names_each_bad_one(tmp_path, caplog):
+    (tmp_path / "data.jsonl").write_text(
+        '{"id": "a", "text": "First good record."}\n'
+        '{"id": "b", "text": broken\n'
+        '{"id": "c", "body": "no text field"}\n'
+        '["not", "an", "object"]\n'
+        '{"id": "a", "text": "Same id as the first."}\n'
+        '{"id": "d", "text": "Last good record."}\n'
+        '{"id": "e", "text": "cut off in the midd',
+        encoding="utf-8",
+    )
+
+    with caplog.at_level(logging.WARNING, logger="embedtune.corpus.loading"):
+        result = load_corpus(CorpusConfig(path=tmp_path))
+
+    assert [(part.document_id, part.text) for part in result.parts] == [
+        ("data.jsonl#a", "First good record."), ("data.jsonl#d", "Last good record.")]
+    assert result.skipped == []
+    bad = {(record.path, record.where): record.reason for record in result.skipped_records}
+    assert list(bad) == [("data.jsonl", f"line {n}") for n in (2, 3, 4, 5, 7)]
+    assert "invalid JSON" in bad[("data.jsonl", "line 2")]
+    assert "no string field 'text'" in bad[("data.jsonl", "line 3")]
+    assert "not a JSON object (got list)" in bad[("data.jsonl", "line 4")]
+    assert "repeated id 'a'" in bad[("data.jsonl", "line 5")] and "line 1" in bad[("data.jsonl", "line 5")]
+    assert "invalid JSON" in bad[("data.jsonl", "line 7")]
+    assert result.counts()["records_skipped"] == 5
+    assert "data.jsonl, line 3" in caplog.text
+
+
+def test_json_list_and_object_skip_only_their_bad_records(tmp_path):
+    (tmp_path / "records.json").write_text(json.dumps(
+        [{"text": "Kept zero."}, {"body": "no text"}, 7, {"text": "Kept three."}]))
+    (tmp_path / "mapping.json").write_text(json.dumps({"x": "Kept x.", "y": {"text": "nested"}}))
+
+    result = load_corpus(CorpusConfig(path=tmp_path))
+
+    assert [part.document_id for part in result.parts] == [
+        "mapping.json#x", "records.json#0", "records.json#3"]
+    assert [(r.path, r.where) for r in result.skipped_records] == [
+        ("mapping.json", "key 'y'"), ("records.json", "record 1"), ("records.json", "record 2")]
+    assert "not a string" in result.skipped_records[0].reason
+
+
+def test_a_bad_record_stops_the_run_in_fail_mode(tmp_path):
+    (tmp_path / "records.json").write_text(json.dumps([{"text": "Fine."}, {"body": "no text"}]))
+
+    with pytest.raises(CorpusError, match=r"records\.json, record 1: no string field 'text'"):
+        load_corpus(CorpusConfig(path=tmp_path, on_bad_file=OnBadFile.fail))
+
+
+# --- nothing outside corpus.path is read ----------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder next to the corpus with a file that must never be loaded."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text("Outside secret text.")
+    return folder
+
+
+def test_symlinks_to_files_and_folders_outside_the_corpus_are_skipped_and_named(tmp_path, outside, caplog):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "own.txt").write_text("Own text.")
+    (corpus / "sub" / "link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+
+    with caplog.at_level(logging.WARNING, logger="embedtune.corpus.loading"):
+        result = load_corpus(CorpusConfig(path=corpus))
+
+    assert [part.text for part in result.parts] == ["Own text."]
+    assert sorted(link.path for link in result.skipped_links) == [
+        "linked-folder", "passwd.txt", "sub/link.txt"]
+    assert all("outside corpus.path" in link.reason and "follow_symlinks_outside" in link.reason
+               for link in result.skipped_links)
+    assert result.counts()["symlinks_skipped"] == 3
+    assert "sub/link.txt" in caplog.text and str(outside / "secret.txt") in caplog.text
+
+
+def test_follow_symlinks_outside_reads_them_under_the_links_name(tmp_path, outside):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked-folder").symlink_to(outside, target_is_directory=True)
+
+    result = load_corpus(CorpusConfig(path=corpus, follow_symlinks_outside=True))
+
+    # Both links reach the same file: it is read once, under the first path in order.
+    assert [(part.source, part.text) for part in result.parts] == [
+        ("linked-folder/secret.txt", "Outside secret text.")]
+    assert result.skipped_links == []
+
+
+def test_symlinks_inside_the_corpus_are_followed_and_each_file_is_read_once(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    (corpus / "docs" / "a.txt").write_text("Alpha.")
+    (corpus / "alias.txt").symlink_to(corpus / "docs" / "a.txt")  # the same file again
+    (corpus / "archive").mkdir()
+    (corpus / "archive" / "b.txt").write_text("Beta.")
+    (corpus / "shortcut").symlink_to("archive", target_is_directory=True)  # relative, inside
+
+    result = load_corpus(CorpusConfig(path=corpus))
+
+    assert sorted(part.text for part in result.parts) == ["Alpha.", "Beta."]
+    assert [part.source for part in result.parts] == ["alias.txt", "archive/b.txt"]
+    assert result.skipped_links == []
+
+
+def test_symlink_loops_are_not_followed_and_are_counted(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "a" / "b").mkdir(parents=True)
+    (corpus / "a" / "b" / "deep.txt").write_text("Deep.")
+    (corpus / "a" / "b" / "up").symlink_to(corpus / "a", target_is_directory=True)
+    (corpus / "root-again").symlink_to(corpus, target_is_directory=True)
+    (corpus / "self.txt").symlink_to(corpus / "self.txt")  # a link to itself
+
+    result = load_corpus(CorpusConfig(path=corpus))
+
+    assert [part.source for part in result.parts] == ["a/b/deep.txt"]
+    reasons = {link.path: link.reason for link in result.skipped_links}
+    assert set(reasons) == {"a/b/up", "root-again", "self.txt"}
+    assert all("loop" in reason for reason in reasons.values())
+
+
+def test_broken_symlink_is_named(tmp_path):
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "deleted.txt")
+    (tmp_path / "ok.txt").write_text("Fine.")
+
+    result = load_corpus(CorpusConfig(path=tmp_path))
+
+    assert [link.path for link in result.skipped_links] == ["gone.txt"]
+    assert "broken symlink" in result.skipped_links[0].reason
+
+
+def test_the_fingerprint_reads_no_file_outside_the_corpus(tmp_path, outside):
+    from embedtune.corpus.fingerprint import corpus_fingerprint
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "own.txt").write_text("Own text.")
+    before = corpus_fingerprint(CorpusConfig(path=corpus))
+    (corpus / "link.txt").symlink_to(outside / "secret.txt")
+    assert corpus_fingerprint(CorpusConfig(path=corpus)) == before
+    (outside / "secret.txt").write_text("Changed outside.")
+    assert corpus_fingerprint(CorpusConfig(path=corpus)) == before
+    assert corpus_fingerprint(CorpusConfig(path=corpus, follow_symlinks_outside=True)) != before
+
+
+# --- the per-file time limit ---------------------------------------------------------------------
+
+
+def test_a_file_over_the_time_limit_is_stopped_and_skipped_and_the_next_one_loads(tmp_path):
+    (tmp_path / "a-slow.html").write_text("<div><p>word and more words</p>" * 60_000)
+    (tmp_path / "b-quick.txt").write_text("Quick.")
+
+    limited = load_corpus(CorpusConfig(path=tmp_path, max_seconds_per_file=0.05))
+
+    assert [part.text for part in limited.parts] == ["Quick."]
+    [skipped] = limited.skipped
+    assert skipped.path == "a-slow.html" and "corpus.max_seconds_per_file (0.05 s)" in skipped.reason
+    # Not a broken file, only a slow one: without the limit (in-process) it loads.
+    unlimited = load_corpus(CorpusConfig(path=tmp_path, max_seconds_per_file=None))
+    assert [part.source for part in unlimited.parts] == ["a-slow.html", "b-quick.txt"]
+
+
+def test_the_worker_and_in_process_readers_give_the_same_parts(tmp_path):
+    (tmp_path / "report.pdf").write_bytes(minimal_pdf(["Page one.", "Page two."]))
+    (tmp_path / "guide.md").write_text("# A\nText a.\n## B\nText b.\n")
+    (tmp_path / "data.jsonl").write_text('{"text": "One."}\nbroken\n')
+
+    in_worker = load_corpus(CorpusConfig(path=tmp_path))
+    in_process = load_corpus(CorpusConfig(path=tmp_path, max_seconds_per_file=None))
+
+    assert in_worker.parts == in_process.parts and len(in_worker.parts) == 5
+    assert in_worker.skipped_records == in_process.skipped_records != []
+
+
+def test_the_reader_worker_is_gone_after_loading(tmp_path):
+    import psutil
+
+    (tmp_path / "a.txt").write_text("Text.")
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    load_corpus(CorpusConfig(path=tmp_path))
+    assert {child.pid for child in psutil.Process().children(recursive=True)} == before
 
 
 def test_missing_path_says_which_setting_to_fix(tmp_path):
