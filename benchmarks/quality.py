@@ -33,7 +33,10 @@ import constants as C  # noqa: E402
 from embedtune.config import CurationConfig, GenerationConfig, TrainingConfig, load_config  # noqa: E402
 from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.config import EvaluationConfig  # noqa: E402
-from embedtune.evaluation.compare import BASE, FINETUNED, add_hybrids, compare, evaluate_systems  # noqa: E402
+from embedtune.curation.curate import rule_filter  # noqa: E402
+from embedtune.curation.validation import hold_out_validation  # noqa: E402
+from embedtune.evaluation.compare import BASE, FINETUNED, add_hybrids, compare, evaluate_readings, evaluate_systems  # noqa: E402
+from embedtune.evaluation.readings import QuerySet  # noqa: E402
 from embedtune.evaluation.report import markdown_table  # noqa: E402
 from embedtune.generation.runner import generate_queries  # noqa: E402
 from embedtune.training.finetune import finetune, interpolate_weights  # noqa: E402
@@ -63,6 +66,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-seq-length", type=int)
     p.add_argument("--train-max-seq-length", type=int)
     p.add_argument("--epochs", type=float)
+    p.add_argument("--max-steps", type=int, help="training.max_steps (smoke runs)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--loss", choices=["mnrl", "cached_mnrl"])
     p.add_argument("--lr", type=float)
@@ -74,6 +78,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--guided-negatives", action=argparse.BooleanOptionalAction,
                    help="training.guided_negatives (GISTEmbed with the base model as guide)")
     p.add_argument("--seed", type=int, help="training.seed (run-to-run spread of training)")
+    p.add_argument("--seeds", type=int, nargs="+",
+                   help="train once per seed (the same data and validation hold-out) and report "
+                   "each draw under every reading, the reading chosen on validation, and the mean")
+    p.add_argument("--single-reading", action="store_true",
+                   help="the old protocol: train on every first-half chunk (no validation "
+                   "hold-out) and score one vector per chunk only")
     p.add_argument("--matryoshka", type=int, nargs="*")
     p.add_argument("--use-llm-negatives", action=argparse.BooleanOptionalAction)
     p.add_argument("--num-negatives", type=int, help="0 disables mining")
@@ -108,15 +118,21 @@ def parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.init_model and args.soup_seeds:
         p.error("--soup-seeds retrains from the base model; it cannot be combined with --init-model")
+    if args.seeds and (args.soup_seeds or args.single_reading or args.base_weight):
+        p.error("--seeds runs the readings protocol; it cannot be combined with --soup-seeds, "
+                "--base-weight or --single-reading")
     return args
 
 
 def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationConfig, TrainingConfig]:
     """The config's sections with the command line's overrides applied (and validated)."""
     config = load_config(args.config)
+    args.retrieval = config.retrieval
+    args.split_seed = config.split.seed
     generation = config.generation
     if args.threads:
-        generation = generation.model_copy(update={"embedded": {"threads": args.threads}})
+        generation = generation.model_copy(
+            update={"embedded": generation.embedded.model_copy(update={"threads": args.threads})})
     overrides = {key: getattr(args, key) for key in ("queries_per_chunk", "structured_output", "max_new_tokens")
                  if getattr(args, key)}
     if overrides:  # rebuilt, not model_copy'd, so the overrides are validated
@@ -124,6 +140,7 @@ def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationC
     training = config.training.model_dump()
     for flag, key in [("max_seq_length", "max_seq_length"), ("train_max_seq_length", "train_max_seq_length"),
                       ("epochs", "epochs"), ("batch_size", "batch_size"), ("loss", "loss"),
+                      ("max_steps", "max_steps"),
                       ("lr", "learning_rate"), ("seed", "seed"), ("matryoshka", "matryoshka_dims"),
                       ("use_llm_negatives", "use_llm_negatives"), ("scale", "scale"),
                       ("directions", "loss_directions"), ("partition_mode", "partition_mode"),
@@ -249,6 +266,9 @@ def main() -> None:
     # Generation is counted once, by its own wall time, whether it ran now or filled the cache
     # earlier; the clock for the rest starts here.
     after_generation = time.monotonic()
+    if args.seeds:
+        return readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curation, training,
+                                 after_generation)
 
     texts = [t for _, t in test]
     relevant = [set(qa["relevant_docs"][qid]) for qid, _ in test]
@@ -332,6 +352,94 @@ def main() -> None:
     if args.save_model:
         tuned.save(str(args.save_model))
         print(f"Saved the finetuned model ({runs[-1][0]}) to {args.save_model}")
+
+
+def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curation, training,
+                      after_generation) -> None:
+    """The product's protocol: hold out validation chunks (retrieval.validation_fraction, seeded
+    by split.seed) from the training queries, train once per seed on the rest, score base and
+    finetuned under every candidate reading, choose each model's reading on validation, and
+    report the test only. One results row per seed, then the mean and spread."""
+    retrieval = args.retrieval
+    split = hold_out_validation(generated["queries"], train_ids, retrieval.validation_fraction,
+                                args.split_seed)
+    held = set(split.validation_chunk_ids)
+    fit_ids = [i for i in train_ids if i not in held]
+    texts = [t for _, t in test]
+    test_set = QuerySet([q for q, _ in test], texts, [set(qa["relevant_docs"][q]) for q, _ in test])
+    validation_rows, _, _ = rule_filter(split.validation_rows, curation)
+    validation = QuerySet([r[C.QUERY_ID] for r in validation_rows], [r[C.QUERY] for r in validation_rows],
+                          [{r[C.CHUNK_ID]} for r in validation_rows])
+    print(f"Validation: {len(held)} of {len(train_ids)} training chunks held out, "
+          f"{len(validation)} queries (after the rule filters); training on {len(fit_ids)} chunks.")
+    base = load_model(training.base_model, training.max_seq_length)
+    base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    started = time.monotonic()
+    curated = curate(split.train_rows, fit_ids, [corpus[i] for i in fit_ids], curation, encoder(base))
+    curation_seconds = time.monotonic() - started
+    evaluation = EvaluationConfig(k_values=K_VALUES)
+    corpus_texts = [corpus[i] for i in ids]
+    candidates = retrieval.candidates(training.max_seq_length)
+    tuned = load_model(training.base_model, training.max_seq_length)
+    rows = []
+    for seed in args.seeds:
+        tuned.load_state_dict(base_state)
+        run_started = time.monotonic()
+        tuned, stats = finetune(tuned, curated.rows, training.model_copy(update={"seed": seed}))
+        eval_started = time.monotonic()
+        comparison = evaluate_readings(test_set, validation, ids, corpus_texts,
+                                       {BASE: base, FINETUNED: tuned}, candidates, evaluation,
+                                       retrieval.metric)
+        eval_seconds = time.monotonic() - eval_started
+        label = f"{args.label}-s{seed}"
+        print(f"\n{label}\n" + markdown_table(comparison))
+        tables = comparison.readings["models"]
+        best_on_test = {m: max(t, key=lambda r: r[f"test_{retrieval.metric}"])["reading"]
+                        for m, t in tables.items()}
+        row = {
+            "label": label, "seed": seed, "train_chunks": len(fit_ids),
+            "validation_chunks": len(held), "validation_queries": len(validation),
+            "generated_queries": len(generated["queries"]), "curation": curated.report,
+            "curation_seconds": round(curation_seconds, 1), "eval_seconds": round(eval_seconds, 1),
+            **{k: round(v, 4) for k, v in stats.items()},
+            "training": training.model_copy(update={"seed": seed}).model_dump(mode="json"),
+            "shipped": comparison.candidate, "no_training_best": comparison.no_training["best"],
+            "chosen": comparison.readings["chosen"], "best_on_test": best_on_test,
+            "readings": tables,
+            # generation (as measured when its cache was filled), curation, this draw's training
+            # and evaluation: the whole quality recipe's cost for one draw on this machine.
+            "recipe_seconds": round(generated["wall_seconds"] + curation_seconds
+                                    + time.monotonic() - run_started, 1),
+        }
+        print("Settings: " + json.dumps(row))
+        with (args.work_dir / "results.jsonl").open("a") as out:
+            out.write(json.dumps({"metrics": comparison.metrics,
+                                  "differences": {k: v[retrieval.metric] for k, v in comparison.differences.items()},
+                                  "settings": row}) + "\n")
+        rows.append({**row, "metrics": comparison.metrics})
+    summarise_draws(rows, retrieval.metric)
+    if args.save_model:
+        tuned.save(str(args.save_model))
+
+
+def summarise_draws(rows: list[dict], metric: str) -> None:
+    """Mean and spread over the draws: the shipped retrieval, the no-training options, and how
+    often the reading chosen on validation was the best one on the test."""
+    import statistics
+
+    def spread(values: list[float]) -> str:
+        return (f"{statistics.mean(values):.3f} (min {min(values):.3f}, max {max(values):.3f}, "
+                f"sd {statistics.pstdev(values):.3f})")
+
+    print(f"\n{len(rows)} draws, {metric}:")
+    print(f"- shipped retrieval: {spread([r['metrics'][r['shipped']][metric] for r in rows])}; "
+          f"systems {[r['shipped'] for r in rows]}")
+    for system in rows[0]["metrics"]:
+        if all(system in r["metrics"] for r in rows):
+            print(f"  - {system}: {spread([r['metrics'][system][metric] for r in rows])}")
+    agree = sum(r["chosen"]["finetuned"] == r["best_on_test"]["finetuned"] for r in rows)
+    print(f"- finetuned: the reading chosen on validation was the best on the test in {agree} of "
+          f"{len(rows)} draws")
 
 
 if __name__ == "__main__":

@@ -55,20 +55,6 @@ class CorpusConfig(_Strict):
         "null: read in this process, without a limit.",
     )
 
-    follow_symlinks_outside: bool = Field(
-        default=False,
-        description="Read files and folders that symlinks inside corpus.path point to outside "
-        "it. Off: such links are skipped and named, so nothing outside corpus.path is read (its "
-        "text would go to the LLM, the artifacts and Argilla). Loops are never followed.",
-    )
-    max_seconds_per_file: float | None = Field(
-        default=60.0,
-        gt=0,
-        description="Time limit for reading one file. Files are read in a worker process; one "
-        "that takes longer (a pathological PDF or HTML) is stopped and skipped as a bad file. "
-        "null: read in this process, without a limit.",
-    )
-
 
 class ChunkingConfig(_Strict):
     """Sentence-aware chunking measured in the embedding model's own tokens."""
@@ -567,12 +553,25 @@ class RetrievalConfig(_Strict):
             )
         return self
 
-    def candidates(self):
-        """The candidate readings (``embedtune.retrieval.reading.Reading``), in a stable order."""
+    def candidates(self, max_seq_length: int | None = None):
+        """The candidate readings (``embedtune.retrieval.reading.Reading``), in a stable order.
+
+        A window as long as what the model reads of a whole chunk (``max_seq_length``) is the
+        chunk itself, so such sizes are left out; if none is left, the windowed readings are too.
+        """
         from embedtune.retrieval.reading import ReadingKind, candidate_readings
 
-        return candidate_readings([ReadingKind(r) for r in self.readings],
-                                  sorted(set(self.window_tokens)), self.window_stride)
+        sizes = sorted({w for w in self.window_tokens
+                        if max_seq_length is None or w < max_seq_length})
+        kinds = [ReadingKind(r) for r in self.readings]
+        if not sizes:
+            kinds = [k for k in kinds if k is ReadingKind.chunk]
+            if not kinds:
+                raise ValueError(
+                    f"retrieval.window_tokens {self.window_tokens} are all at least the model's "
+                    f"max_seq_length ({max_seq_length}), so windowed readings equal the chunk "
+                    "reading: add 'chunk' to retrieval.readings or use smaller windows.")
+        return candidate_readings(kinds, sizes, self.window_stride)
 
 
 class PromotionConfig(_Strict):

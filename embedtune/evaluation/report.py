@@ -327,8 +327,9 @@ def score_chart(comparison: Comparison, bin_width: float = 0.05) -> str:
     panels = {s: {SCORE_LABELS[k]: counts for k, counts in histogram.counts[s].items()}
               for s in systems}
     return histogram_panels(
-        histogram.edges, panels, title="Cosine score of the relevant and of the best wrong chunk",
-        x_label="cosine similarity to the query", y_label="queries",
+        histogram.edges, panels,
+        title="Score of the relevant and of the best wrong chunk (cosine; chunk+windows adds two)",
+        x_label="score against the query", y_label="queries",
         colors={SCORE_LABELS[k]: c for k, c in SCORE_COLORS.items()},
     )
 

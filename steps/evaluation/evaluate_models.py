@@ -45,7 +45,7 @@ def evaluate_models(
     if not queries:
         raise ValueError(f"All {len(test_queries)} test queries were filtered out; see curation.filtering.")
     validation, validation_dropped, _ = rule_filter(validation_queries.to_list(), curation)
-    readings = retrieval.candidates()
+    readings = retrieval.candidates(training.max_seq_length)
     if len(readings) > 1 and not validation:
         raise ValueError(
             f"No validation queries survived ({len(validation_queries)} held out, "

@@ -22,8 +22,9 @@ def run_cli(config_path: Path, env: dict) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory):
-    """Three real runs in a ZenML store of their own: a first run, an identical (cached) rerun,
-    and a run with another training seed that the gate compares with the first, now production.
+    """Four real runs in a ZenML store of their own: a first run, an identical (cached) rerun,
+    a run with another training seed that the gate compares with the first, now production, and
+    one whose gate margin cannot be met.
 
     Session-scoped so that the pipeline tests and the dashboard test share one set of runs (each
     full set costs minutes of CPU).
@@ -43,7 +44,8 @@ def workspace(tmp_path_factory):
         "evaluation": {"regression_sets": [str(general)]},
         "split": {"test_fraction": 0.25, "seed": 7},
         "generation": {
-            "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
+            # 3 train chunks: one is held out to choose the reading, two are trained on.
+            "queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 3,
             "domain_context": "Lyft's 2021 annual report (Form 10-K)",
             # A resume cache of the test's own: the first run must really call the LLM.
             "cache_dir": str(root / "generation-cache"),
@@ -51,7 +53,7 @@ def workspace(tmp_path_factory):
         "training": {"max_steps": 3, "batch_size": 4},
         # 2 chunks and 3 steps cannot show a real gain: the gate must pass on any result here,
         # so the test can follow promotion and the production comparison deterministically.
-        "promotion": {"min_improvement": -1.0},
+        "promotion": {"min_improvement": -1.0, "no_training_margin": -1.0},
         # With 4 training queries the round trip could drop them all; it has unit tests.
         "curation": {"filtering": {"round_trip_top_k": None}},
         "model": {"name": "e2e-test-model", "license": "apache-2.0"},
@@ -70,10 +72,19 @@ def workspace(tmp_path_factory):
     path.write_text(yaml.safe_dump(config))
     third = run_cli(path, env)
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-5000:]
+    # A fourth version with a margin over the best no-training option that no model can meet
+    # (+1.0 NDCG): the real step must refuse it, leaving the third version in production.
+    config["training"]["seed"] = 9
+    config["promotion"]["no_training_margin"] = 1.0
+    config["output_dir"] = str(root / "outputs-refused")
+    path.write_text(yaml.safe_dump(config))
+    refused = run_cli(path, env)
+    assert refused.returncode == 0, refused.stdout[-3000:] + refused.stderr[-5000:]
     inspected = subprocess.run(
-        [sys.executable, "tests/e2e/inspect_runs.py", "embedding_finetuning", "e2e-test-model"],
+        [sys.executable, "-m", "tests.e2e.inspect_runs", "embedding_finetuning", "e2e-test-model"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert inspected.returncode == 0, inspected.stderr[-3000:]
     return {"root": root, "env": env, "first": first, "second": second, "third": third,
+            "refused": refused,
             "zenml": json.loads(inspected.stdout.strip().splitlines()[-1])}

@@ -1,10 +1,13 @@
-"""Print, as JSON, what ZenML recorded for the last runs (run in a subprocess with the test's
-ZENML_CONFIG_PATH, so the test process's own ZenML state is never touched)."""
+"""Print, as JSON, what ZenML recorded for the last runs (run as `python -m tests.e2e.inspect_runs`
+in a subprocess with the test's ZENML_CONFIG_PATH, so the test process's own ZenML state is never
+touched)."""
 
 import json
 import sys
 
 from zenml.client import Client
+
+import steps  # noqa: F401  (registers the model materializer, as run.py's export does)
 
 pipeline_name, model_name = sys.argv[1], sys.argv[2]
 client = Client()
@@ -25,6 +28,13 @@ for run in runs:
     )
 versions = client.list_model_versions(model_name_or_id=model_name, size=10).items
 metadata = [client.get_model_version(model_name, v.id).run_metadata for v in versions]
+# Each version's stored model, encoding one probe text: the exported folder must be the same.
+probe = "What is Lyft's mission?"
+embeddings = {}
+for v in versions:
+    artifact = client.get_model_version(model_name, v.id).get_model_artifact("finetuned_model")
+    embeddings[v.name] = artifact.load().encode([probe], normalize_embeddings=True)[0].tolist()
 stages = {v.name: (str(getattr(v.stage, "value", v.stage)) if v.stage else None) for v in versions}
 print(json.dumps({"runs": report, "model_versions": len(versions), "stages": stages,
-                  "metadata_keys": [sorted(m) for m in metadata]}, default=str))
+                  "metadata_keys": [sorted(m) for m in metadata], "probe": probe,
+                  "embeddings": embeddings}, default=str))

@@ -54,7 +54,7 @@ def test_report_artifact_renders_in_the_dashboard_with_the_runs_numbers(dashboar
     open_report(browser, dashboard.url, run["id"], "evaluation_report")
 
     wait_for(lambda: [h for h in browser.find_elements(By.TAG_NAME, "h2")
-                      if h.text == "Retrieval: base vs finetuned"], what="the report's heading")
+                      if h.text == "Was finetuning worth it?"], what="the report's heading")
     def rendered_charts():
         charts = browser.find_elements(By.CSS_SELECTOR, "div.chart > svg")
         return charts if len(charts) == 2 and all(c.size["height"] > 100 for c in charts) else None
@@ -62,12 +62,17 @@ def test_report_artifact_renders_in_the_dashboard_with_the_runs_numbers(dashboar
     charts = wait_for(rendered_charts, what="the hit-rate and score charts, drawn")
     assert all(chart.is_displayed() for chart in charts)
 
-    # The metric table and the hit-rate curves carry this run's evaluation.
+    # The first table: the shipped retrieval, then the options that need no finetuning.
+    shipped, metric = evaluation["candidate"], evaluation["no_training"]["metric"]
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "table:first-of-type th")]
-    assert headers[:4] == ["metric", "base", "finetuned", "bm25"]
-    ndcg_row = browser.find_element(By.XPATH, "//tr[td[1]='ndcg@10']")
-    assert [td.text for td in ndcg_row.find_elements(By.TAG_NAME, "td")][1:4] == [
-        f"{evaluation['metrics'][s]['ndcg@10']:.3f}" for s in ("base", "finetuned", "bm25")]
+    assert headers[:2] == ["retrieval", metric]
+    first_rows = browser.find_elements(By.CSS_SELECTOR, "table:first-of-type tr")[1:]
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in first_rows] == [
+        f"{evaluation['metrics'][s][metric]:.3f}" for s in [shipped, *evaluation["no_training"]["options"]]]
+    # Every system's row and the hit-rate curves carry this run's evaluation.
+    for system in ("base", "finetuned", "bm25", shipped):
+        row = browser.find_element(By.XPATH, f"//table[preceding::h3[@id='systems']]//tr[td[1]='{system}']")
+        assert row.find_elements(By.TAG_NAME, "td")[1].text == f"{evaluation['metrics'][system]['hit_rate@1']:.3f}"
     for system in ("base", "finetuned", "bm25"):
         dots = browser.find_elements(By.CSS_SELECTOR, f"g.series[data-series='{system}'] circle")
         assert len(dots) == 10
@@ -79,9 +84,9 @@ def test_report_artifact_renders_in_the_dashboard_with_the_runs_numbers(dashboar
         bars = browser.find_elements(
             By.CSS_SELECTOR, f"g.panel[data-panel='{model}'] g.histogram[data-name='relevant chunk'] rect")
         assert sum(int(bar.get_attribute("data-count")) for bar in bars) == evaluation["n_queries"]
-    # Data counts: the e2e config sends 2 chunks per split to the LLM.
+    # Data counts: the e2e config sends 3 chunks per split to the LLM.
     sent = browser.find_element(By.XPATH, "//tr[td[1]='chunks sent to the LLM']")
-    assert [td.text for td in sent.find_elements(By.TAG_NAME, "td")][1:] == ["2", "2"]
+    assert [td.text for td in sent.find_elements(By.TAG_NAME, "td")][1:] == ["3", "3"]
     assert browser.find_elements(By.XPATH, "//h3[normalize-space()='Promoted to production']")
 
     browser.execute_script("document.getElementById('hit-rate').scrollIntoView()")

@@ -4,7 +4,9 @@ happen once per session in the ``workspace`` fixture (tests/e2e/conftest.py)."""
 
 import json
 import os
+import re
 
+import numpy as np
 import pytest
 import yaml
 from sentence_transformers import SentenceTransformer
@@ -29,8 +31,8 @@ def test_first_run_completes_every_step_and_stores_the_artifacts(workspace):
     assert set(first_run["steps"]) == STEPS
     assert all(status == "completed" for status in first_run["steps"].values())
     assert {"documents", "chunks", "train_chunks", "test_chunks", "queries", "generation_failures",
-            "generation_summary", "finetuned_model", "evaluation", "evaluation_report",
-            "evaluation_summary"} <= set(first_run["outputs"])
+            "generation_summary", "finetuned_model", "validation_queries", "evaluation",
+            "evaluation_report", "evaluation_summary"} <= set(first_run["outputs"])
 
 
 def test_second_identical_run_is_cached_except_the_gate(workspace):
@@ -53,39 +55,110 @@ def test_gate_promotes_then_compares_a_new_version_with_production(workspace):
     third = json.loads((workspace["root"] / "outputs-third" / "promotion.json").read_text())
     assert third["promote"] and third["production_version"] == first_version
     assert 0.0 <= third["production"] <= 1.0
-    assert stages == {first_version: "archived", third_version: "production"}
+    refused_version = runs[3]["model_version"]
+    assert stages == {first_version: "archived", third_version: "production", refused_version: None}
     assert "Promotion: promoted" in workspace["third"].stdout
     assert "this version already is the production version" in workspace["second"].stdout
+
+
+def test_a_model_that_misses_the_gate_leaves_production_unchanged_and_the_report_says_why(workspace):
+    out = workspace["root"] / "outputs-refused"
+    decision = json.loads((out / "promotion.json").read_text())
+    assert not decision["promote"]
+    failed = [r for r in decision["reasons"] if r.endswith(": fail")]
+    assert len(failed) == 1 and "vs the best option without finetuning" in failed[0]
+    assert "needs more than +1.000" in failed[0]
+    assert decision["production_version"] == workspace["zenml"]["runs"][2]["model_version"]
+    summary = (out / "evaluation_summary.md").read_text()
+    assert "Promotion: not promoted: " in summary and failed[0] in summary
+    assert "Promotion: not promoted" in workspace["refused"].stdout
+    assert "Not promoted" in (out / "evaluation_report.html").read_text()
 
 
 def test_cached_rerun_attaches_to_the_same_model_version_which_keeps_its_metrics(workspace):
     zen = workspace["zenml"]
     first, second = (run["model_version"] for run in zen["runs"][:2])
     assert first is not None and first.startswith("data-") and first == second
-    assert zen["model_versions"] == 2  # the third run's changed seed made the second
-    assert all({"base", "finetuned", "bm25", "promotion"} <= set(k) for k in zen["metadata_keys"])
+    assert zen["model_versions"] == 3  # the third and fourth runs' changed seeds made the others
+    assert all({"base", "finetuned", "bm25", "promotion", "retrieval", "readings"} <= set(k)
+               for k in zen["metadata_keys"])
 
 
-def test_exported_model_loads_and_encodes(workspace):
+def test_exported_model_is_the_trained_model_of_its_version(workspace, base_model_path):
     folder = workspace["root"] / "outputs" / "finetuned-model"
     model = SentenceTransformer(str(folder), device="cpu")
-    embedding = model.encode(["What is Lyft's mission?"])
-    assert embedding.shape == (1, 384)
-    assert (folder / "README.md").exists()
+    zen = workspace["zenml"]
+    exported = model.encode([zen["probe"]], normalize_embeddings=True)[0]
+    assert exported.shape == (384,) and (folder / "README.md").exists()
+    stored = np.asarray(zen["embeddings"][zen["runs"][0]["model_version"]])
+    np.testing.assert_allclose(exported, stored, atol=1e-5)
+    base = SentenceTransformer(base_model_path, device="cpu")
+    base.max_seq_length = model.max_seq_length
+    assert np.abs(exported - base.encode([zen["probe"]], normalize_embeddings=True)[0]).max() > 1e-4
+    third = SentenceTransformer(str(workspace["root"] / "outputs-third" / "finetuned-model"))
+    assert np.abs(third.encode([zen["probe"]], normalize_embeddings=True)[0] - exported).max() > 1e-4
 
 
-def test_evaluation_has_every_metric_for_both_models(workspace):
+def test_retrieval_json_names_the_reading_chosen_on_validation(workspace):
+    out = workspace["root"] / "outputs"
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    spec = json.loads((out / "retrieval.json").read_text())
+    assert spec["model"] == "finetuned-model"
+    assert spec["reading"] == evaluation["shipped"]["reading"]["kind"]
+    assert spec["window_tokens"] == evaluation["shipped"]["reading"]["window_tokens"]
+    chosen = evaluation["readings"]["chosen"]["finetuned"]
+    assert chosen == evaluation["shipped"]["reading_name"]
+    validation = spec["validation"]
+    assert validation[chosen] == max(validation.values())
+    assert evaluation["readings"]["validation_queries"] > 0
+
+
+def test_evaluation_scores_every_reading_and_the_shipped_retrieval_against_every_system(workspace):
     evaluation = json.loads((workspace["root"] / "outputs" / "evaluation.json").read_text())
-    assert set(evaluation["metrics"]) == {"base", "finetuned", "bm25", "base+bm25", "finetuned+bm25"}
-    assert {"finetuned_vs_base", "finetuned_vs_bm25", "finetuned_vs_base+bm25",
-            "finetuned_vs_finetuned+bm25"} == set(evaluation["differences"])
+    # The model reads 256 tokens of a chunk, so 256-token windows would be the chunk itself.
+    readings = ["chunk", "windows128", "chunk+windows128"]
+    embedding = {m if r == "chunk" else f"{m}@{r}" for m in ("base", "finetuned") for r in readings}
+    assert set(evaluation["metrics"]) == embedding | {"bm25"} | {f"{s}+bm25" for s in embedding}
+    shipped = evaluation["candidate"]
+    assert shipped == evaluation["shipped"]["system"]
+    assert set(evaluation["differences"]) == {f"{shipped}_vs_{s}" for s in evaluation["metrics"]
+                                              if s != shipped}
     for values in evaluation["metrics"].values():
         assert set(values) == METRIC_KEYS
         assert all(0.0 <= v <= 1.0 for v in values.values())
     assert evaluation["n_queries"] > 0 and evaluation["n_corpus"] > 40
+    assert evaluation["no_training"]["best"] in evaluation["no_training"]["options"]
     general = evaluation["regression"]["general"]
     assert general["n_queries"] == 2 and set(general["metrics"]) == {"base", "finetuned"}
-    assert "| ndcg@10 |" in workspace["first"].stdout
+
+
+def _table(text: str, header: str) -> tuple[list[str], dict[str, list[str]]]:
+    """A Markdown table of evaluation_summary.md by its first header cell: columns, row -> cells."""
+    lines = text[text.index(f"| {header} |"):].split("\n\n")[0].splitlines()
+    split = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+    return split[0][1:], {cells[0]: cells[1:] for cells in split[2:]}
+
+
+def test_the_report_files_show_the_numbers_of_evaluation_json(workspace):
+    out = workspace["root"] / "outputs"
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    summary = (out / "evaluation_summary.md").read_text()
+    page = (out / "evaluation_report.html").read_text()
+    keys, rows = _table(summary, "system")
+    assert set(rows) == set(evaluation["metrics"])
+    for system, metrics in evaluation["metrics"].items():
+        cells = [f"{metrics[k]:.3f}" for k in keys]
+        assert rows[system] == cells
+        assert f"<tr><td>{system}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in page
+    metric, shipped = evaluation["no_training"]["metric"], evaluation["candidate"]
+    best = evaluation["no_training"]["best"]
+    first = summary.splitlines()[0]
+    assert first.startswith("Finetuning ") and best in first
+    assert f"{evaluation['metrics'][shipped][metric]:.3f}" in first
+    diff = evaluation["differences"][f"{shipped}_vs_{best}"][metric]
+    cells = f"| {diff['mean']:+.3f} ({diff['low']:+.3f}..{diff['high']:+.3f}) | {diff['wins']}/{diff['losses']} |"
+    assert cells in summary
+    assert re.search(r"Was finetuning worth it\?</h2><p>Finetuning ", page)
 
 
 def test_missing_corpus_is_a_clear_error_naming_the_path(tmp_path):

@@ -22,7 +22,8 @@ def run(tmp_path, env, argilla: dict, name: str) -> dict:
     config = {
         "corpus": {"path": str(SAMPLE_CORPUS)},
         "split": {"test_fraction": 0.25, "seed": 7},
-        "generation": {"queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 2,
+        # 3 train chunks: one is held out to choose the reading, two are trained on.
+        "generation": {"queries_per_chunk": 2, "max_new_tokens": 160, "max_chunks": 3,
                        "cache_dir": str(tmp_path / "generation-cache"),
                        "domain_context": "Lyft's 2021 annual report (Form 10-K)"},
         "training": {"max_steps": 2, "batch_size": 4},

@@ -30,7 +30,7 @@ def tiny_config(root: Path, llm_url: str, model_name: str) -> dict:
         "curation": {"filtering": {"round_trip_top_k": None}},
         "training": {"max_steps": 2, "batch_size": 4},
         "evaluation": {"bm25": False, "bootstrap_samples": 200},
-        "promotion": {"min_improvement": -1.0},
+        "promotion": {"min_improvement": -1.0, "no_training_margin": -1.0},
         "model": {"name": model_name},
         "output_dir": str(root / "outputs"),
     }
