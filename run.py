@@ -227,6 +227,20 @@ def stage_times(run_response) -> list[tuple[str, str]]:
     return times
 
 
+def interrupted_message(config: RunConfig, signal_name: str, argv: list[str]) -> str:
+    """The line printed when a signal stopped the run: what is kept, and how to go on."""
+    from embedtune.generation.runner import default_cache_dir
+
+    command = " ".join(["python run.py", *argv])
+    if not config.generation.resume:
+        kept = "generation.resume is off, so generation will start from zero."
+    else:
+        cache = config.generation.cache_dir or default_cache_dir()
+        kept = f"Finished chunks are kept in the resume cache ({cache})."
+    return (f"Run stopped by {signal_name}; no later step was started. Finished steps are cached "
+            f"by ZenML. {kept} Rerunning the same command resumes: {command}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("argilla-"):
@@ -269,8 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if config.schedule is not None and not args.run_now:
         return register_schedule(config, args.config, enable_cache=not args.no_cache)
+    from embedtune.shutdown import Interrupted, exit_code_for, stop_on_signals
+
     try:
-        run_response = run(config, enable_cache=not args.no_cache)
+        with stop_on_signals():
+            run_response = run(config, enable_cache=not args.no_cache)
+    except KeyboardInterrupt as exc:
+        signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+        print(f"\n{interrupted_message(config, signal_name, argv)}", file=sys.stderr, flush=True)
+        return exit_code_for(signal_name)
     except RuntimeError as exc:
         if "Pipeline run has failed" not in str(exc):
             raise

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator
 
 from embedtune.config import EmbeddedLLMConfig
+from embedtune.shutdown import child_process
 
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
@@ -90,6 +91,9 @@ def embedded_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
         text=True,
         env=env,
     )
+    interrupted = False
+    registration = child_process(process)  # killed even if a second Ctrl-C exits at once
+    registration.__enter__()
     try:
         deadline = time.monotonic() + config.startup_timeout_s
         line = ""
@@ -109,19 +113,24 @@ def embedded_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
                 f"--model {model}` to see llama.cpp's log."
             )
         yield json.loads(line)["base_url"]
+    except BaseException:
+        interrupted = True  # Ctrl-C, SIGTERM or an error: no answer in flight is wanted any more
+        raise
     finally:
         if process.stdin:
             process.stdin.close()  # the engine serves until its stdin closes
-        _stop(process, terminate=False)
+        _stop(process, terminate=interrupted)
+        registration.__exit__(None, None, None)
 
 
 def _stop(process: subprocess.Popen, terminate: bool) -> None:
     """Ask the server to stop (SIGTERM, or nothing when closing its stdin already did), give it
-    15 s to exit cleanly, then kill it: a server must never outlive the step."""
+    a few seconds to exit cleanly, then kill it: a server must never outlive the step. After
+    SIGTERM (an interrupted run) the wait is short, so one Ctrl-C ends the run promptly."""
     if terminate:
         process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=5 if terminate else 15)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -168,8 +177,9 @@ def external_server(model: Path, config: EmbeddedLLMConfig) -> Iterator[str]:
         process = subprocess.Popen(command, cwd=scratch, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT)
         try:
-            _wait_until_healthy(process, f"http://127.0.0.1:{port}/health", config, log)
-            yield f"http://127.0.0.1:{port}/v1"
+            with child_process(process):
+                _wait_until_healthy(process, f"http://127.0.0.1:{port}/health", config, log)
+                yield f"http://127.0.0.1:{port}/v1"
         finally:
             _stop(process, terminate=True)
 
