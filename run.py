@@ -2,6 +2,7 @@
 
 Other commands:
   python run.py models --config C          the model's versions, key metrics, which is production
+  python run.py plan --config C            what generation will send: chunks, cached, requests, tokens, cost
   python run.py schedule crontab --config C [--install|--uninstall]   cron runs the config's schedule
   python run.py schedule loop --config C   a foreground scheduler (one subprocess per run)
   python run.py argilla-up | argilla-down | argilla-status   a local Argilla server for review
@@ -227,6 +228,37 @@ def stage_times(run_response) -> list[tuple[str, str]]:
     return times
 
 
+def print_plan(config: RunConfig) -> None:
+    """The first lines of a run: what generation will send and cost (``embedtune.generation.plan``)."""
+    from embedtune.corpus import CorpusError
+    from embedtune.generation.plan import plan_run
+
+    try:
+        plan = plan_run(config)
+    except CorpusError:
+        return  # the load step reports it, with the same message, as the run's error
+    print("\n".join(plan.lines()), flush=True)
+
+
+def plan_command(argv: list[str]) -> int:
+    """``python run.py plan --config C``: documents, chunks, cached chunks, requests, tokens, cost."""
+    parser = argparse.ArgumentParser(prog="run.py plan", description=plan_command.__doc__)
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    from embedtune.corpus import CorpusError
+    from embedtune.generation.plan import plan_run
+
+    try:
+        plan = plan_run(load_config(args.config))
+    except (ConfigError, CorpusError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(json.dumps(plan.as_dict(), indent=2) if args.json else "\n".join(plan.lines()))
+    return 0
+
+
 def interrupted_message(config: RunConfig, signal_name: str, argv: list[str]) -> str:
     """The line printed when a signal stopped the run: what is kept, and how to go on."""
     from embedtune.generation.runner import default_cache_dir
@@ -255,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         from embedtune import model_versions
 
         return model_versions.main(argv[1:])
+    if argv and argv[0] == "plan":
+        return plan_command(argv[1:])
     args = parse_args(argv)
     logging.getLogger("embedtune").setLevel(logging.INFO)  # ZenML's handler prints it
     try:
@@ -283,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if config.schedule is not None and not args.run_now:
         return register_schedule(config, args.config, enable_cache=not args.no_cache)
+    print_plan(config)
     from embedtune.shutdown import Interrupted, exit_code_for, stop_on_signals
 
     try:

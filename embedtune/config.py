@@ -55,6 +55,20 @@ class CorpusConfig(_Strict):
         "null: read in this process, without a limit.",
     )
 
+    follow_symlinks_outside: bool = Field(
+        default=False,
+        description="Read files and folders that symlinks inside corpus.path point to outside "
+        "it. Off: such links are skipped and named, so nothing outside corpus.path is read (its "
+        "text would go to the LLM, the artifacts and Argilla). Loops are never followed.",
+    )
+    max_seconds_per_file: float | None = Field(
+        default=60.0,
+        gt=0,
+        description="Time limit for reading one file. Files are read in a worker process; one "
+        "that takes longer (a pathological PDF or HTML) is stopped and skipped as a bad file. "
+        "null: read in this process, without a limit.",
+    )
+
 
 class ChunkingConfig(_Strict):
     """Sentence-aware chunking measured in the embedding model's own tokens."""
@@ -213,6 +227,24 @@ class GenerationConfig(_Strict):
     failure_check_after: int = Field(default=8, ge=1, description="...once this many are done.")
     max_chunks: int | None = Field(
         default=None, ge=1, description="Generate for at most this many chunks per split (smoke tests)."
+    )
+    max_requests: int | None = Field(
+        default=None, ge=1,
+        description="Spending cap: at most this many LLM requests (retries included) per pipeline "
+        "run, both splits together. Reaching it stops generation cleanly; finished chunks stay in "
+        "the resume cache and rerunning the same command continues. `python run.py plan` says "
+        "how many a run needs.",
+    )
+    max_prompt_tokens: int | None = Field(
+        default=None, ge=1,
+        description="Spending cap on prompt tokens per pipeline run (as the server reports them); "
+        "a request whose estimated prompt would cross it is not sent. Stops like max_requests.",
+    )
+    price_per_million_input_tokens: float | None = Field(
+        default=None, ge=0, description="Price of 1M prompt tokens, for the cost `plan` prints."
+    )
+    price_per_million_output_tokens: float | None = Field(
+        default=None, ge=0, description="Price of 1M output tokens, for the cost `plan` prints."
     )
     embedded: EmbeddedLLMConfig = EmbeddedLLMConfig()
 

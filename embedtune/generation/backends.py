@@ -52,6 +52,17 @@ def _generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
     return kwargs
 
 
+def request_generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
+    """The generation parameters every request of ``config`` carries (part of the resume
+    cache's key, so ``plan`` can tell which chunks are done without building a client)."""
+    if config.backend is Backend.ollama:
+        return {
+            "format": "" if config.structured_output == "none" else "json",
+            "options": {"temperature": config.temperature, "num_predict": config.max_new_tokens},
+        }
+    return _generation_kwargs(config)
+
+
 def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
     """The distilabel LLM for ``config``; ``base_url`` overrides the config (embedded server)."""
     if config.backend is Backend.ollama:
@@ -59,18 +70,11 @@ def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
             from distilabel.models.llms import OllamaLLM
         except ImportError as exc:  # pragma: no cover - depends on optional package
             raise BackendError("The ollama backend needs `pip install ollama`.") from exc
-        options: dict[str, Any] = {
-            "temperature": config.temperature,
-            "num_predict": config.max_new_tokens,
-        }
         return OllamaLLM(
             model=config.model,
             host=base_url or config.base_url or DEFAULT_OLLAMA_HOST,
             timeout=int(config.timeout_s),
-            generation_kwargs={
-                "format": "" if config.structured_output == "none" else "json",
-                "options": options,
-            },
+            generation_kwargs=request_generation_kwargs(config),
         )
 
     from distilabel.models.llms import OpenAILLM

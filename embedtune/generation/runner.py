@@ -115,6 +115,54 @@ class GenerationAborted(RuntimeError):
     """Generation cannot go on (a non-transient error, or too many failed chunks)."""
 
 
+class GenerationCapReached(GenerationAborted):
+    """``generation.max_requests`` or ``max_prompt_tokens`` was reached; what was done is kept."""
+
+
+class SpendingLedger:
+    """Requests and prompt tokens spent by one pipeline run, for ``generation.max_requests`` and
+    ``max_prompt_tokens``.
+
+    The two generation steps run separately (on a remote orchestrator, in separate pods), so the
+    run's totals live in ``spend.sqlite`` beside the resume cache, under the run's id; without a
+    run id (a direct call) the ledger counts this call only.
+    """
+
+    def __init__(self, directory: Path | None, run_id: str | None):
+        self.run_id = run_id
+        self.requests = 0
+        self.prompt_tokens = 0
+        self._db = None
+        if directory is not None and run_id is not None:
+            import sqlite3
+
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(directory / "spend.sqlite", timeout=30, isolation_level=None)
+            self._db.execute("CREATE TABLE IF NOT EXISTS spend (run_id TEXT PRIMARY KEY,"
+                             " requests INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL)")
+            row = self._db.execute("SELECT requests, prompt_tokens FROM spend WHERE run_id = ?",
+                                   (run_id,)).fetchone()
+            if row:
+                self.requests, self.prompt_tokens = row
+
+    def add(self, requests: int = 0, prompt_tokens: int = 0) -> None:
+        self.requests += requests
+        self.prompt_tokens += prompt_tokens
+        if self._db is not None:
+            self._db.execute("INSERT OR REPLACE INTO spend VALUES (?, ?, ?)",
+                             (self.run_id, self.requests, self.prompt_tokens))
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+class _CapReached(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def query_id_for(chunk_id: str, index: int) -> str:
     """Stable id of the ``index``-th query generated for a chunk (used for review round trips)."""
     return f"{chunk_id}-q{index}"
@@ -178,7 +226,7 @@ class _Driver:
 
     def __init__(self, task: GenerateRetrievalQueries, config: GenerationConfig,
                  cache: ResumeCache | None, outcomes: dict[int, _Outcome], stats: GenerationStats,
-                 total: int, bar: tqdm):
+                 total: int, bar: tqdm, ledger: SpendingLedger):
         self.task = task
         self.llm = task.llm
         self.kwargs = dict(task.llm.generation_kwargs or {})
@@ -192,6 +240,28 @@ class _Driver:
         self.rng = random.Random()
         self.not_before = 0.0  # monotonic time before which no request may start (Retry-After)
         self.started = time.monotonic()
+        self.ledger = ledger
+        self.capped: str | None = None  # why no further request is sent
+        self.reserved_prompt_tokens = 0  # estimated prompts of the requests in flight
+
+    def _check_caps(self, chunk: _Chunk) -> int:
+        """Raise ``_CapReached`` if sending ``chunk`` would cross a cap; its prompt estimate."""
+        from embedtune.generation.plan import estimated_prompt_tokens
+
+        if self.capped:
+            raise _CapReached(self.capped)
+        estimate = estimated_prompt_tokens(chunk.messages)
+        cap = self.config.max_requests
+        if cap is not None and self.ledger.requests >= cap:
+            self.capped = f"generation.max_requests={cap} reached ({self.ledger.requests} requests this run)"
+        cap = self.config.max_prompt_tokens
+        if (cap is not None and not self.capped
+                and self.ledger.prompt_tokens + self.reserved_prompt_tokens + estimate > cap):
+            self.capped = (f"generation.max_prompt_tokens={cap} reached ({self.ledger.prompt_tokens} "
+                           f"prompt tokens sent this run; the next request needs about {estimate})")
+        if self.capped:
+            raise _CapReached(self.capped)
+        return estimate
 
     async def run(self, pending: list[_Chunk], concurrency: int) -> None:
         feed = iter(pending)
@@ -205,18 +275,32 @@ class _Driver:
 
     async def _worker(self, feed: Iterator[_Chunk]) -> None:
         for chunk in feed:  # a shared iterator: each chunk is taken by exactly one worker
-            outcome = await self._generate(chunk)
+            try:
+                outcome = await self._generate(chunk)
+            except _CapReached:
+                return  # the chunk stays undone (not failed); requests in flight still finish
             self._finish(chunk, outcome)
 
     async def _request(self, chunk: _Chunk) -> dict[str, Any]:
         wait = self.not_before - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+        estimate = self._check_caps(chunk)
         self.stats.requests += 1
-        return await asyncio.wait_for(
-            self.llm.agenerate(input=chunk.messages, num_generations=1, **self.kwargs),
-            timeout=self.config.timeout_s,
-        )
+        self.ledger.add(requests=1)
+        self.reserved_prompt_tokens += estimate
+        try:
+            output = await asyncio.wait_for(
+                self.llm.agenerate(input=chunk.messages, num_generations=1, **self.kwargs),
+                timeout=self.config.timeout_s,
+            )
+        except BaseException:
+            self.ledger.add(prompt_tokens=estimate)  # a failed request may still be billed
+            raise
+        finally:
+            self.reserved_prompt_tokens -= estimate
+        self.ledger.add(prompt_tokens=_token_counts(output)[0] or estimate)
+        return output
 
     async def _generate(self, chunk: _Chunk) -> _Outcome:
         attempts = unparsable = transient = 0
@@ -224,7 +308,7 @@ class _Driver:
             attempts += 1
             try:
                 output = await self._request(chunk)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, _CapReached):
                 raise
             except Exception as error:  # classified below: retried, failed, or fatal
                 if not is_transient(error):
@@ -317,28 +401,32 @@ def _token_counts(output: dict[str, Any]) -> tuple[int, int]:
 
 
 def generate_queries(
-    chunks: Sequence[dict[str, Any]], config: GenerationConfig, split: str
+    chunks: Sequence[dict[str, Any]], config: GenerationConfig, split: str,
+    run_id: str | None = None,
 ) -> GenerationResult:
     """Generate ``config.queries_per_chunk`` queries (+ a negative) for each chunk row.
 
     ``chunks`` are rows of the chunk dataset (``chunk_id``, ``text``, ``document_id``, ``source``).
-    Rows come back in chunk order, whatever order the answers arrived in.
+    Rows come back in chunk order, whatever order the answers arrived in. ``run_id`` (the
+    pipeline run's) makes the spending caps count across both splits of one run.
     """
     chunks = list(chunks)[: config.max_chunks] if config.max_chunks else list(chunks)
     if not chunks:
         return GenerationResult()
     with llm_for(config) as (llm, model_name):
-        return generate_with_llm(llm, model_name, chunks, config, split)
+        return generate_with_llm(llm, model_name, chunks, config, split, run_id=run_id)
 
 
 def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]],
-                      config: GenerationConfig, split: str) -> GenerationResult:
+                      config: GenerationConfig, split: str,
+                      run_id: str | None = None) -> GenerationResult:
     """``generate_queries`` with an LLM that is already loaded (benchmarks reuse one server)."""
     chunks = list(chunks)
     result = GenerationResult()
     started = time.monotonic()
     cache = ResumeCache(config.cache_dir or default_cache_dir(), split) if config.resume else None
     result.cache_path = cache.path if cache else None
+    ledger = SpendingLedger(config.cache_dir or default_cache_dir(), run_id)
     task = GenerateRetrievalQueries(
         name=TASK_NAME,
         llm=llm,
@@ -353,7 +441,7 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
         pending = [c for c in keyed if c.index not in outcomes]
         bar = tqdm(total=len(chunks), initial=len(outcomes), unit="chunk",
                    desc=f"Generating {split} queries")
-        driver = _Driver(task, config, cache, outcomes, result.stats, len(chunks), bar)
+        driver = _Driver(task, config, cache, outcomes, result.stats, len(chunks), bar, ledger)
         try:
             # The LLM's own loop (as distilabel's ``generate`` does), not ``asyncio.run``: its
             # async HTTP client is bound to the loop it first ran in, so one loaded LLM can
@@ -369,7 +457,17 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
             ) from fatal.error
         finally:
             bar.close()
+        if driver.capped:
+            done = len(outcomes)
+            raise GenerationCapReached(
+                f"Query generation stopped: {driver.capped}. {done} of {len(chunks)} {split} chunks "
+                f"are done ({result.stats.cached_chunks} were already in the resume cache); "
+                f"{_kept_message(cache, result.stats)} To continue, rerun the same command (the "
+                "caps count again from zero for the new run), or raise the cap; `python run.py "
+                "plan --config ...` says how many requests and tokens are left."
+            )
     finally:
+        ledger.close()
         if cache is not None:
             cache.close()
     for index, row in enumerate(chunks):

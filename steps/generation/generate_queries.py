@@ -1,7 +1,7 @@
 from typing import Annotated, Any, Tuple
 
 from datasets import Dataset
-from zenml import log_metadata, step
+from zenml import get_step_context, log_metadata, step
 
 import constants as C
 from embedtune.config import GenerationConfig
@@ -30,7 +30,9 @@ def generate_queries(
     read back by ``datasets.load_from_disk``.
     """
     rows = chunks.to_list()
-    result = run_generation(rows, generation, split)
+    # The run's id lets generation.max_requests/max_prompt_tokens count both splits together.
+    run_id = str(get_step_context().pipeline_run.id)
+    result = run_generation(rows, generation, split, run_id=run_id)
     log_metadata({"split": split, **result.stats.as_dict()})
     if not result.queries:
         raise RuntimeError(
