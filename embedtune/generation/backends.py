@@ -15,6 +15,7 @@ YAML, and are handed to the client as ``SecretStr`` so they are not printed in r
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator
 
 from distilabel.models.llms.base import LLM
@@ -52,6 +53,37 @@ def _generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
     return kwargs
 
 
+@lru_cache(maxsize=1)
+def _strict_ollama_class() -> type[LLM]:
+    """distilabel's ``OllamaLLM``, with an ``agenerate`` the runner can drive.
+
+    distilabel's own takes no ``num_generations`` (the runner's call failed with a validation
+    error, so this backend could not generate at all), and it swallows every request error into
+    a warning and then fails on the missing statistics. This one passes the ``ollama`` client's
+    errors through (``ResponseError`` with its status code, httpx's transport errors), so 429s,
+    5xx and timeouts are retried like on the other backends, and a 404 (unknown model) stops the
+    run.
+    """
+    try:
+        import ollama  # noqa: F401
+        from distilabel.models.llms import OllamaLLM
+        from distilabel.models.llms.utils import prepare_output
+    except ImportError as exc:
+        raise BackendError("The ollama backend needs `pip install ollama`.") from exc
+
+    class StrictOllamaLLM(OllamaLLM):
+        async def agenerate(self, input: Any, num_generations: int = 1, format: str = "",
+                            options: Any = None, keep_alive: Any = None) -> Any:
+            if num_generations != 1:
+                raise BackendError("the ollama backend generates one answer per request")
+            completion = await self._generate_chat_completion(input, format or None, options,
+                                                              keep_alive)
+            return prepare_output([completion["message"]["content"]],
+                                  **self._get_llm_statistics(completion))
+
+    return StrictOllamaLLM
+
+
 def request_generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
     """The generation parameters every request of ``config`` carries (part of the resume
     cache's key, so ``plan`` can tell which chunks are done without building a client)."""
@@ -66,11 +98,7 @@ def request_generation_kwargs(config: GenerationConfig) -> dict[str, Any]:
 def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
     """The distilabel LLM for ``config``; ``base_url`` overrides the config (embedded server)."""
     if config.backend is Backend.ollama:
-        try:
-            from distilabel.models.llms import OllamaLLM
-        except ImportError as exc:  # pragma: no cover - depends on optional package
-            raise BackendError("The ollama backend needs `pip install ollama`.") from exc
-        return OllamaLLM(
+        return _strict_ollama_class()(
             model=config.model,
             host=base_url or config.base_url or DEFAULT_OLLAMA_HOST,
             timeout=int(config.timeout_s),

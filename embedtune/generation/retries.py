@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 
+import httpx
 import openai
 
 from embedtune.config import GenerationConfig
@@ -31,9 +32,13 @@ def is_transient(error: BaseException) -> bool:
     """
     if isinstance(error, openai.APIStatusError):
         return error.status_code in RETRYABLE_STATUS or error.status_code >= 500
+    status = _ollama_status(error)
+    if status is not None:
+        return status in RETRYABLE_STATUS or status >= 500
     return isinstance(
         error,
         (
+            httpx.TransportError,  # the ollama client's lost connections and timeouts
             openai.APIConnectionError,  # includes APITimeoutError
             openai.APIResponseValidationError,
             json.JSONDecodeError,  # a 200 whose body is not JSON (a broken proxy or server)
@@ -41,6 +46,14 @@ def is_transient(error: BaseException) -> bool:
             ConnectionError,
         ),
     )
+
+
+def _ollama_status(error: BaseException) -> int | None:
+    """The HTTP status of an ``ollama.ResponseError`` (ollama is optional, so not imported)."""
+    if type(error).__name__ == "ResponseError" and type(error).__module__.startswith("ollama"):
+        status = getattr(error, "status_code", None)
+        return status if isinstance(status, int) and status > 0 else None
+    return None
 
 
 def retry_after_s(error: BaseException, now: float | None = None) -> float | None:
