@@ -6,6 +6,12 @@ finished chunk.
 The LLM is a scripted OpenAI-compatible server on loopback that answers slowly (so the signal
 lands mid-generation); the ``llm`` variant uses the embedded llama.cpp server, whose process must
 be gone afterwards.
+
+The run is started the way a shell starts a background job (``command &``): with SIGINT
+ignored. Python then installs no handler of its own, and ZenML's per-step handler alone turned
+the signal into a failure of that step, after which ZenML started the other split's generation
+(the reported bug). With Python's default handler the run happened to stop anyway, so that
+start would not show the bug.
 """
 
 import json
@@ -58,12 +64,16 @@ def last_run_steps(env) -> dict[str, str]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def as_background_job() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def interrupt_mid_generation(config_path: Path, env: dict, cache_dir: Path, signum: int,
                              wait_for_child: str | None = None) -> dict:
     """Start a run, signal it once the first answer is in the resume cache, and report."""
     process = subprocess.Popen([sys.executable, "run.py", "--config", str(config_path)],
                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=as_background_job)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()
