@@ -55,20 +55,6 @@ class CorpusConfig(_Strict):
         "null: read in this process, without a limit.",
     )
 
-    follow_symlinks_outside: bool = Field(
-        default=False,
-        description="Read files and folders that symlinks inside corpus.path point to outside "
-        "it. Off: such links are skipped and named, so nothing outside corpus.path is read (its "
-        "text would go to the LLM, the artifacts and Argilla). Loops are never followed.",
-    )
-    max_seconds_per_file: float | None = Field(
-        default=60.0,
-        gt=0,
-        description="Time limit for reading one file. Files are read in a worker process; one "
-        "that takes longer (a pathological PDF or HTML) is stopped and skipped as a bad file. "
-        "null: read in this process, without a limit.",
-    )
-
 
 class ChunkingConfig(_Strict):
     """Sentence-aware chunking measured in the embedding model's own tokens."""
