@@ -8,8 +8,15 @@ Setup (fixed, so numbers stay comparable across changes):
   half, retrieving over all 334 chunks. The test queries are not from our generator, so a lift
   here is not the model learning our generator's style.
 
-    python benchmarks/quality.py --data ../shared/data/seed-10k-lyft            # configs/lyft_10k.yaml
+    python benchmarks/quality.py --data ../shared/data/seed-10k-lyft --seeds 42 43 44   # the product's protocol
+    python benchmarks/quality.py --data ../shared/data/seed-10k-lyft            # one vector, all chunks trained
     python benchmarks/quality.py --label no-mining --num-negatives 0            # an ablation
+
+``--seeds`` runs what the pipeline ships: the generated queries of ``retrieval.validation_fraction``
+of the train chunks are held out, the rest trained on once per seed, base and finetuned scored
+under every candidate reading, each model's reading chosen on the held-out queries, and the test
+reported; one row per seed, then the mean and spread. Without it, the earlier protocol: every
+first-half chunk trained on, one vector per chunk (the ablation rows of benchmarks/README.md).
 
 Generated queries are cached in ``--work-dir`` so a rerun only curates, trains and evaluates.
 Each run appends its metrics and settings to ``<work-dir>/results.jsonl``.
@@ -81,9 +88,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+",
                    help="train once per seed (the same data and validation hold-out) and report "
                    "each draw under every reading, the reading chosen on validation, and the mean")
-    p.add_argument("--single-reading", action="store_true",
-                   help="the old protocol: train on every first-half chunk (no validation "
-                   "hold-out) and score one vector per chunk only")
     p.add_argument("--matryoshka", type=int, nargs="*")
     p.add_argument("--use-llm-negatives", action=argparse.BooleanOptionalAction)
     p.add_argument("--num-negatives", type=int, help="0 disables mining")
@@ -118,9 +122,9 @@ def parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.init_model and args.soup_seeds:
         p.error("--soup-seeds retrains from the base model; it cannot be combined with --init-model")
-    if args.seeds and (args.soup_seeds or args.single_reading or args.base_weight):
-        p.error("--seeds runs the readings protocol; it cannot be combined with --soup-seeds, "
-                "--base-weight or --single-reading")
+    if args.seeds and (args.soup_seeds or args.base_weight or args.transductive):
+        p.error("--seeds runs the product's protocol (validation hold-out, every reading); it "
+                "cannot be combined with --soup-seeds, --base-weight or --transductive")
     return args
 
 

@@ -134,7 +134,8 @@ def worth_it(comparison: Comparison) -> str:
     other = comparison.metrics[best][metric]
     diff = _difference(comparison, best, metric)
     interval = (f"{diff['confidence']:.0%} CI {diff['low']:+.3f}..{diff['high']:+.3f}, "
-                f"{diff['wins']} queries won and {diff['losses']} lost") if diff else ""
+                f"{diff['wins']} {'query' if diff['wins'] == 1 else 'queries'} won and "
+                f"{diff['losses']} lost") if diff else ""
     name = f"the shipped retrieval ({comparison.candidate})"
     if diff and diff["low"] > 0:
         return (f"Finetuning was worth it on this corpus: {name} scores {metric} {shipped:.3f}, "
