@@ -776,25 +776,16 @@ class RunConfig(_Strict):
     enable_cache: bool = True
 
     @model_validator(mode="after")
-    def _gate_metric_is_measured(self) -> "RunConfig":
+    def _metrics_are_measured(self) -> "RunConfig":
         ks = sorted(self.evaluation.k_values)
         measured = [f"hit_rate@{k}" for k in ks] + [f"{m}@{ks[-1]}" for m in ("mrr", "ndcg", "recall")]
-        if self.promotion.metric not in measured:
-            raise ValueError(
-                f"promotion.metric '{self.promotion.metric}' is not measured with evaluation.k_values "
-                f"{ks}; choose one of {', '.join(measured)}"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _reading_metric_is_measured(self) -> "RunConfig":
-        ks = sorted(self.evaluation.k_values)
-        measured = [f"hit_rate@{k}" for k in ks] + [f"{m}@{ks[-1]}" for m in ("mrr", "ndcg", "recall")]
-        if self.retrieval.metric not in measured:
-            raise ValueError(
-                f"retrieval.metric '{self.retrieval.metric}' is not measured with "
-                f"evaluation.k_values {ks}; choose one of {', '.join(measured)}"
-            )
+        for key, metric in (("promotion.metric", self.promotion.metric),
+                            ("retrieval.metric", self.retrieval.metric)):
+            if metric not in measured:
+                raise ValueError(
+                    f"{key} '{metric}' is not measured with evaluation.k_values {ks}; choose one "
+                    f"of {', '.join(measured)}"
+                )
         return self
 
     @model_validator(mode="after")

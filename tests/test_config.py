@@ -67,10 +67,13 @@ def test_missing_and_invalid_files(tmp_path):
         load_config(write(tmp_path, "corpus: [unclosed\n"))
 
 
-def test_gate_metric_must_be_one_the_evaluation_measures(tmp_path):
+def test_gate_and_reading_metrics_must_be_ones_the_evaluation_measures(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("corpus: {path: x}\npromotion: {metric: ndcg@5}\n")
     with pytest.raises(ConfigError, match="promotion.metric 'ndcg@5' is not measured"):
+        load_config(path)
+    path.write_text("corpus: {path: x}\nretrieval: {metric: mrr@5}\n")
+    with pytest.raises(ConfigError, match="retrieval.metric 'mrr@5' is not measured"):
         load_config(path)
 
 
