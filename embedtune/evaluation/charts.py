@@ -68,7 +68,11 @@ def line_chart(
         if len(ys) != len(x_values):
             raise ValueError(f"series {name!r} has {len(ys)} values for {len(x_values)} x values")
     colors = dict(colors or colors_for(list(series)))
-    left, right, top, bottom = 52, width - 130, 30, height - 42
+    # The legend right of the plot is as wide as its longest name (~7 px a character at 12 px),
+    # so "finetuned@chunk+windows128" is not cut off; the plot keeps its width.
+    legend = max(130, 46 + 7 * max((len(name) for name in series), default=0))
+    width += legend - 130
+    left, right, top, bottom = 52, width - legend, 30, height - 42
     x_lo, x_hi = min(x_values), max(x_values)
 
     def x_at(x: float) -> float:

@@ -60,3 +60,14 @@ def test_histogram_bar_heights_are_proportional_to_counts_on_one_axis_for_all_pa
 def test_histogram_refuses_counts_that_do_not_match_the_bins():
     with pytest.raises(ValueError, match="3 counts for 2 bins"):
         histogram_panels([0, 1, 2], {"p": {"h": [1, 2, 3]}}, title="t", x_label="x", colors={"h": "#000"})
+
+
+def test_a_long_series_name_widens_the_legend_not_the_plot():
+    short = parse(line_chart([1, 2], {"base": [0.1, 0.2]}, title="t", x_label="k", y_label="y"))
+    long_name = "finetuned@chunk+windows128+bm25"
+    wide = parse(line_chart([1, 2], {long_name: [0.1, 0.2]}, title="t", x_label="k", y_label="y"))
+    assert int(wide.get("width")) - int(short.get("width")) == 46 + 7 * len(long_name) - 130
+    last_dot = lambda svg: max(float(c.get("cx")) for c in svg.iter(f"{SVG}circle"))  # noqa: E731
+    assert last_dot(wide) == last_dot(short)  # the plot area is the same
+    label = next(t for t in wide.iter(f"{SVG}text") if t.text == long_name)
+    assert float(label.get("x")) + 7 * len(long_name) <= int(wide.get("width"))
