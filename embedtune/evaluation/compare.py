@@ -89,7 +89,7 @@ def evaluate_readings(
     needs no finetuning.
 
     ``validation`` may be empty only when there is one candidate reading. The test queries are
-    scored after the choice and never enter it.
+    scored from the same encoding, for the report; ``choose_reading`` reads validation only.
     """
     if not len(validation) and len(readings) > 1:
         raise ValueError(f"{len(readings)} candidate readings but no validation queries to "
