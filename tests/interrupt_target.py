@@ -15,8 +15,10 @@ if __name__ == "__main__":
     child = subprocess.Popen(["sleep", "300"])
     try:
         with child_process(child), stop_on_signals():
-            print(f"READY {child.pid}", flush=True)
             try:
+                # READY inside the try: a signal that arrives right after it still finds the
+                # cleanup below (printed outside, a fast test could signal before the try).
+                print(f"READY {child.pid}", flush=True)
                 time.sleep(120)
             finally:
                 print("CLEANUP", flush=True)
