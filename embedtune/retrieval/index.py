@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from embedtune.encoding import encoder
 from embedtune.retrieval.reading import Reading
 from embedtune.retrieval.windows import token_windows
 
@@ -61,13 +62,12 @@ class EncodedCorpus:
 
 def _encode_documents(model: Any, texts: list[str], batch_size: int, max_seq_length: int,
                       show_progress_bar: bool) -> np.ndarray:
-    """Chunk-side texts with the model's document prompt (see ``embedtune.encoding``), at a
+    """Chunk-side texts as ``embedtune.encoding`` reads them (the model's document prompt), at a
     given sequence length; the model's own length is restored afterwards."""
     previous = model.max_seq_length
     model.max_seq_length = max_seq_length
     try:
-        return model.encode_document(texts, batch_size=batch_size, convert_to_numpy=True,
-                                     normalize_embeddings=True, show_progress_bar=show_progress_bar)
+        return encoder(model, batch_size, show_progress_bar).chunks(texts)
     finally:
         model.max_seq_length = previous
 
@@ -134,8 +134,7 @@ def chunk_scores(query_vectors: np.ndarray, corpus: EncodedCorpus, reading: Read
 
 def encode_queries(model: Any, queries: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """Queries with the model's query prompt, L2-normalised."""
-    return model.encode_query(list(queries), batch_size=batch_size, convert_to_numpy=True,
-                              normalize_embeddings=True, show_progress_bar=False)
+    return encoder(model, batch_size).queries(list(queries))
 
 
 @dataclass(frozen=True)
