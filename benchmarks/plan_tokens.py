@@ -16,7 +16,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import constants as C  # noqa: E402
 from embedtune.config import load_config  # noqa: E402
 from embedtune.corpus import chunk_parts, load_corpus, split_by_document, tokenizer_counter  # noqa: E402
 from embedtune.generation.embedded_model import ensure_embedded_gguf  # noqa: E402

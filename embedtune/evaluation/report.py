@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from embedtune.evaluation.charts import colors_for, histogram_panels, line_chart
+from embedtune.evaluation.charts import histogram_panels, line_chart
 from embedtune.evaluation.curves import hit_rate_curves
 from embedtune.evaluation.score_distribution import (
     BEST_WRONG,
@@ -201,7 +201,7 @@ def markdown_table(
     the intervals, one line of data counts per split (``generation``: the generation step's
     summaries, see ``embedtune.generation.summary``) and the promotion decision."""
     metric = headline_metric(comparison)
-    candidate, baseline = comparison.candidate, comparison.baseline
+    candidate = comparison.candidate
     lines: list[str] = []
     rows = no_training_rows(comparison)
     if rows:
