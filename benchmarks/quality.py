@@ -33,16 +33,20 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import constants as C  # noqa: E402
-from embedtune.config import CurationConfig, GenerationConfig, TrainingConfig, load_config  # noqa: E402
+from embedtune.config import CurationConfig, GenerationConfig, RunConfig, TrainingConfig, load_config  # noqa: E402
 from embedtune.curation.curate import curate  # noqa: E402
 from embedtune.config import EvaluationConfig  # noqa: E402
 from embedtune.curation.curate import rule_filter  # noqa: E402
 from embedtune.curation.validation import hold_out_validation  # noqa: E402
-from embedtune.evaluation.compare import BASE, FINETUNED, add_hybrids, compare, evaluate_readings, evaluate_systems  # noqa: E402
+from embedtune.evaluation.compare import BASE, FINETUNED, TEACHER, add_hybrids, compare, evaluate_readings, evaluate_systems  # noqa: E402
+from embedtune.teacher.embeddings import embed_training_side  # noqa: E402
+from embedtune.teacher.model import load_teacher  # noqa: E402
 from embedtune.evaluation.readings import QuerySet  # noqa: E402
 from embedtune.evaluation.report import markdown_table  # noqa: E402
 from embedtune.generation.runner import generate_queries  # noqa: E402
@@ -64,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
     p.add_argument("--work-dir", type=Path, default=Path("outputs/quality"))
     p.add_argument("--label", default="default")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override one config setting, e.g. --set teacher.enabled=true "
+                   "(the value is read as YAML); repeatable")
     p.add_argument("--threads", type=int, default=None, help="LLM threads")
     p.add_argument("--queries-per-chunk", type=int, help="questions the LLM writes per chunk")
     p.add_argument("--max-new-tokens", type=int, help="generation.max_new_tokens (room for more questions)")
@@ -128,10 +135,26 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
+    """``section.key=value`` settings on top of the config file, validated as the file is."""
+    raw = config.model_dump(mode="json")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. teacher.enabled=true")
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return RunConfig.model_validate(raw)
+
+
 def settings_from(args: argparse.Namespace) -> tuple[GenerationConfig, CurationConfig, TrainingConfig]:
     """The config's sections with the command line's overrides applied (and validated)."""
-    config = load_config(args.config)
+    config = apply_overrides(load_config(args.config), args.overrides)
     args.retrieval = config.retrieval
+    args.teacher = config.teacher
     args.split_seed = config.split.seed
     generation = config.generation
     if args.threads:
@@ -378,9 +401,30 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
           f"{len(validation)} queries (after the rule filters); training on {len(fit_ids)} chunks.")
     base = load_model(training.base_model, training.max_seq_length)
     base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    teacher_config = args.teacher
+    teacher = teacher_vectors = None
+    teacher_seconds = 0.0
+    if teacher_config.enabled:
+        started = time.monotonic()
+        teacher = load_teacher(teacher_config)
+        teacher_vectors = embed_training_side(
+            teacher, split.train_rows, fit_ids, [corpus[i] for i in fit_ids], teacher_config.model,
+            teacher_config.batch_size)
+        teacher_seconds = time.monotonic() - started
+        print(f"Teacher vectors of {len(split.train_rows)} queries and {len(fit_ids)} chunks: "
+              f"{teacher_seconds:.0f}s ({teacher.encoded} encoded, {teacher.reused} from the cache)")
     started = time.monotonic()
-    curated = curate(split.train_rows, fit_ids, [corpus[i] for i in fit_ids], curation, encoder(base))
+    curated = curate(split.train_rows, fit_ids, [corpus[i] for i in fit_ids], curation, encoder(base),
+                     teacher=teacher_vectors, teacher_config=teacher_config if teacher else None)
     curation_seconds = time.monotonic() - started
+    models: dict = {BASE: base}
+    readings_for, extra_options = {}, {}
+    if teacher is not None:
+        models[TEACHER] = teacher
+        readings_for[TEACHER] = [r for r in retrieval.candidates(teacher_config.max_seq_length)
+                                 if r.kind.value in teacher_config.readings]
+        extra_options[TEACHER] = f"teacher {teacher_config.model}"
+    distill = teacher_config.distills
     evaluation = EvaluationConfig(k_values=K_VALUES)
     corpus_texts = [corpus[i] for i in ids]
     candidates = retrieval.candidates(training.max_seq_length)
@@ -389,11 +433,15 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
     for seed in args.seeds:
         tuned.load_state_dict(base_state)
         run_started = time.monotonic()
-        tuned, stats = finetune(tuned, curated.rows, training.model_copy(update={"seed": seed}))
+        tuned, stats = finetune(tuned, curated.rows, training.model_copy(update={"seed": seed}),
+                                teacher_vectors if distill else None,
+                                teacher_config if distill else None)
         eval_started = time.monotonic()
+        encoded_before = teacher.encoded if teacher else 0
         comparison = evaluate_readings(test_set, validation, ids, corpus_texts,
-                                       {BASE: base, FINETUNED: tuned}, candidates, evaluation,
-                                       retrieval.metric)
+                                       {**models, FINETUNED: tuned}, candidates, evaluation,
+                                       retrieval.metric, readings_for=readings_for,
+                                       extra_options=extra_options)
         eval_seconds = time.monotonic() - eval_started
         label = f"{args.label}-s{seed}"
         print(f"\n{label}\n" + markdown_table(comparison))
@@ -405,6 +453,9 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
             "validation_chunks": len(held), "validation_queries": len(validation),
             "generated_queries": len(generated["queries"]), "curation": curated.report,
             "curation_seconds": round(curation_seconds, 1), "eval_seconds": round(eval_seconds, 1),
+            "teacher": teacher_config.model_dump(mode="json") if teacher else None,
+            "teacher_seconds": round(teacher_seconds, 1),
+            "teacher_eval_texts_encoded": (teacher.encoded - encoded_before) if teacher else 0,
             **{k: round(v, 4) for k, v in stats.items()},
             "training": training.model_copy(update={"seed": seed}).model_dump(mode="json"),
             "shipped": comparison.candidate, "no_training_best": comparison.no_training["best"],
@@ -412,7 +463,7 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
             "readings": tables,
             # generation (as measured when its cache was filled), curation, this draw's training
             # and evaluation: the whole quality recipe's cost for one draw on this machine.
-            "recipe_seconds": round(generated["wall_seconds"] + curation_seconds
+            "recipe_seconds": round(generated["wall_seconds"] + teacher_seconds + curation_seconds
                                     + time.monotonic() - run_started, 1),
         }
         print("Settings: " + json.dumps(row))

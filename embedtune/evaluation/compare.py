@@ -28,7 +28,7 @@ from embedtune.evaluation.retrieval import RetrievalResult, evaluate_retrieval
 from embedtune.evaluation.significance import paired_bootstrap
 from embedtune.retrieval.reading import CHUNK, Reading
 
-BASE, FINETUNED, BM25, PRODUCTION = "base", "finetuned", "bm25", "production"
+BASE, FINETUNED, BM25, PRODUCTION, TEACHER = "base", "finetuned", "bm25", "production", "teacher"
 
 
 def evaluate_systems(
@@ -82,6 +82,8 @@ def evaluate_readings(
     candidate: str = FINETUNED,
     baseline: str = BASE,
     context: dict[str, Any] | None = None,
+    readings_for: Mapping[str, Sequence[Reading]] | None = None,
+    extra_options: Mapping[str, str] | None = None,
 ) -> Comparison:
     """The run's evaluation: every model under every reading, the reading of each chosen on
     ``validation``, BM25 and the hybrids on ``test``, and the shipped retrieval (``candidate``
@@ -90,6 +92,10 @@ def evaluate_readings(
 
     ``validation`` may be empty only when there is one candidate reading. The test queries are
     scored from the same encoding, for the report; ``choose_reading`` reads validation only.
+    ``readings_for`` gives a model its own candidates (the teacher is read in fewer, as it is
+    slow to encode); ``extra_options`` names more models a team could use without finetuning
+    (label -> what it is): each, in its reading chosen on validation and fused with BM25, joins
+    the no-training options.
     """
     if not len(validation) and len(readings) > 1:
         raise ValueError(f"{len(readings)} candidate readings but no validation queries to "
@@ -100,7 +106,8 @@ def evaluate_readings(
     chosen: dict[str, Reading] = {}
     tables: dict[str, list[dict[str, Any]]] = {}
     for label, model in models.items():
-        scored = score_readings(model, sets, corpus_ids, corpus_texts, readings, config.k_values,
+        own = (readings_for or {}).get(label, readings)
+        scored = score_readings(model, sets, corpus_ids, corpus_texts, own, config.k_values,
                                 config.batch_size, depth, label=label)
         chosen[label] = choose_reading(scored, metric)
         tables[label] = readings_table(scored, chosen[label], metric)
@@ -117,6 +124,14 @@ def evaluate_readings(
     options = [best_base] + ([BM25] if BM25 in results else [])
     if hybrid_label(best_base) in results:
         options.append(hybrid_label(best_base))
+    notes = {}
+    for label, what in (extra_options or {}).items():
+        best = system_label(label, chosen[label])
+        options.append(best)
+        notes[best] = f"{what}, reading {chosen[label].name} chosen on validation"
+        if hybrid_label(best) in results:
+            options.append(hybrid_label(best))
+            notes[hybrid_label(best)] = f"{what} fused with BM25"
     comparison = compare(test.query_ids, test.texts, results, len(corpus_ids), config,
                          candidate=shipped, baseline=same, context=context)
     comparison.shipped = {"system": shipped, "model": candidate,
@@ -126,6 +141,7 @@ def evaluate_readings(
         "options": options,
         "best": max(options, key=lambda s: (results[s].metrics[metric], -options.index(s))),
         "metric": metric,
+        "notes": notes,
     }
     comparison.readings = {"metric": metric, "validation_queries": len(validation),
                            "chosen": {m: r.name for m, r in chosen.items()}, "models": tables}

@@ -178,6 +178,7 @@ def no_training_rows(comparison: Comparison) -> list[dict[str, Any]]:
             what = ("base model fused with BM25" if option.endswith("+bm25") else
                     f"base model, reading {base_reading} chosen on validation" if base_reading
                     else "base model")
+        what = what or comparison.no_training.get("notes", {}).get(option, "")
         note = ", ".join(x for x in (notes.get(option, ""), what) if x)
         rows.append({"system": option, "note": note, "metrics": comparison.metrics[option],
                      "difference": _difference(comparison, option, metric)})
@@ -266,7 +267,7 @@ def chart_systems(comparison: Comparison) -> list[str]:
     """The systems the charts draw: the shipped one, the base model read the same way, the one-
     vector readings and the best no-training option (every system would crowd the charts)."""
     wanted = [comparison.candidate, comparison.baseline, "finetuned", "base",
-              comparison.no_training.get("best"), "bm25"]
+              comparison.no_training.get("best"), "bm25", "teacher"]
     return [s for s in dict.fromkeys(wanted) if s and s in comparison.metrics]
 
 

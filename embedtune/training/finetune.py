@@ -47,9 +47,17 @@ from sentence_transformers.losses import (
 from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
 
 import constants as C
-from embedtune.config import HardnessMode, Loss, LossDirection, TrainingConfig
-from embedtune.curation.curate import HARD_NEGATIVES, KIND, SENTENCE
+from embedtune.config import HardnessMode, Loss, LossDirection, TeacherConfig, TrainingConfig
+from embedtune.curation.curate import (
+    HARD_NEGATIVE_IDS,
+    HARD_NEGATIVES,
+    KIND,
+    SENTENCE,
+    SOURCE_QUERY_ID,
+)
 from embedtune.encoding import DOCUMENT, QUERY, role_prompts
+from embedtune.teacher.embeddings import TeacherEmbeddings
+from embedtune.training.distillation import LABEL, TeacherGuidedLoss
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +67,8 @@ CHUNK_TO_QUERY = "chunk_to_query"
 
 
 def training_datasets(
-    query_rows: Sequence[dict[str, Any]], use_llm_negatives: bool
+    query_rows: Sequence[dict[str, Any]], use_llm_negatives: bool,
+    teacher: TeacherEmbeddings | None = None,
 ) -> dict[str, Dataset]:
     """Columns in the order MNRL reads them: anchor, positive, then negatives.
 
@@ -84,7 +93,12 @@ def training_datasets(
             columns[f"negative_{j + 1}"] = [r[HARD_NEGATIVES][j] for r in query_rows]
     elif len(counts) > 1:
         raise ValueError(f"Rows carry different numbers of hard negatives: {sorted(counts)}.")
+    if teacher is not None:
+        columns[LABEL] = teacher_labels(query_rows, teacher, len(columns) - 1)
     datasets = {QUERY_TO_CHUNK: Dataset.from_dict(columns)}
+    if sentences and teacher is not None:
+        raise ValueError("Teacher distillation trains generated questions only: turn "
+                         "curation.sentence_pairs off or teacher.distill_weight to 0.")
     if sentences:
         datasets[SENTENCE_TO_CHUNK] = Dataset.from_dict(
             {"anchor": [r[C.QUERY] for r in sentences], "positive": [r[C.POSITIVE] for r in sentences]}
@@ -101,6 +115,27 @@ def training_datasets(
             }
         )
     return datasets
+
+
+def teacher_labels(rows: Sequence[dict[str, Any]], teacher: TeacherEmbeddings,
+                   n_chunks: int) -> list[list[int]]:
+    """Per row: the teacher's position of its query, then of its positive and each negative.
+
+    A teacher-found extra positive reads its source query's vector; a row the teacher never saw
+    (a compound query) is an error naming the row, since its soft targets would be made up.
+    """
+    labels = []
+    for r in rows:
+        query_id = r.get(SOURCE_QUERY_ID) or r[C.QUERY_ID]
+        if not teacher.has_query(query_id):
+            raise ValueError(
+                f"Training row {r[C.QUERY_ID]!r} has no teacher vector (only generated questions "
+                "have one): turn curation.compound_queries off, or teacher.distill_weight and "
+                "margin_mse_weight to 0.")
+        chunk_ids = [r[C.CHUNK_ID], *(r.get(HARD_NEGATIVE_IDS) or [])][:n_chunks]
+        labels.append([teacher.query_position(query_id),
+                       *(teacher.chunk_position(c) for c in chunk_ids)])
+    return labels
 
 
 # Which role each training column plays, per dataset: its text is read with that role's prompt.
@@ -126,11 +161,36 @@ def column_prompts(
     per_dataset = {
         name: {
             column: prompts[COLUMN_ROLES[name][column.split("_")[0]]]
-            for column in dataset.column_names
+            for column in dataset.column_names if column != LABEL
         }
         for name, dataset in datasets.items()
     }
     return next(iter(per_dataset.values())) if len(per_dataset) == 1 else per_dataset
+
+
+def teacher_loss(model: SentenceTransformer, config: TrainingConfig,
+                 teacher: TeacherEmbeddings, teacher_config: TeacherConfig) -> TeacherGuidedLoss:
+    """The teacher-guided loss (``embedtune.training.distillation``), which replaces MNRL.
+
+    It encodes the whole batch at once: cached_mnrl's GradCache is not used, so memory grows
+    with ``batch_size`` (about 3 GB at 64 texts of 256 tokens for all-MiniLM-L6-v2).
+    """
+    unsupported = [name for name, on in (
+        ("matryoshka_dims", bool(config.matryoshka_dims)),
+        ("guided_negatives", config.guided_negatives),
+        ("hardness_mode", config.hardness_mode is not None),
+        ("loss_directions", config.loss_directions != [LossDirection.query_to_doc]),
+        ("use_llm_negatives", config.use_llm_negatives)) if on]
+    if unsupported:
+        raise ValueError(f"training.{', training.'.join(unsupported)} cannot be combined with the "
+                         "teacher's distillation: leave them at their defaults, or set "
+                         "teacher.distill_weight and teacher.margin_mse_weight to 0.")
+    return TeacherGuidedLoss(
+        model, teacher.query_vectors, teacher.chunk_vectors, scale=config.scale,
+        distill_weight=teacher_config.distill_weight,
+        distill_temperature=teacher_config.distill_temperature,
+        margin_mse_weight=teacher_config.margin_mse_weight,
+        false_negative_margin=teacher_config.false_negative_margin)
 
 
 def build_loss(model: SentenceTransformer, config: TrainingConfig):
@@ -210,14 +270,21 @@ def interpolate_weights(
 
 
 def finetune(
-    model: SentenceTransformer, query_rows: Sequence[dict[str, Any]], config: TrainingConfig
+    model: SentenceTransformer, query_rows: Sequence[dict[str, Any]], config: TrainingConfig,
+    teacher: TeacherEmbeddings | None = None, teacher_config: TeacherConfig | None = None,
 ) -> tuple[SentenceTransformer, dict[str, float]]:
-    """Train ``model`` in place on the curated queries; return it and the training stats."""
+    """Train ``model`` in place on the curated queries; return it and the training stats.
+
+    With ``teacher`` vectors and a ``teacher_config`` that distills, the teacher-guided loss
+    replaces MNRL (``embedtune.training.distillation``).
+    """
+    distill = teacher is not None and teacher_config is not None and teacher_config.distills
     base_state = (
         {k: v.detach().clone() for k, v in model.state_dict().items()}
         if config.base_weight > 0 else None
     )
-    datasets = training_datasets(query_rows, config.use_llm_negatives)
+    datasets = training_datasets(query_rows, config.use_llm_negatives,
+                                 teacher if distill else None)
     if config.hardness_mode is HardnessMode.hard_negatives and not any(
         len(d.column_names) > 2 for d in datasets.values()
     ):
@@ -262,7 +329,8 @@ def finetune(
             model=model,
             args=args,
             train_dataset=train_dataset,
-            loss=build_loss(model, config),
+            loss=(teacher_loss(model, config, teacher, teacher_config) if distill
+                  else build_loss(model, config)),
         )
         try:
             output = trainer.train()
@@ -272,7 +340,9 @@ def finetune(
         interpolate_weights(model, base_state, config.base_weight)
     stats = {
         "train_pairs": float(n_pairs),
-        "train_hard_negatives": float(len(datasets[QUERY_TO_CHUNK].column_names) - 2),
+        "train_hard_negatives": float(len([c for c in datasets[QUERY_TO_CHUNK].column_names
+                                           if c.startswith("negative")])),
+        "teacher_distillation": float(distill),
         "train_steps": float(output.global_step),
         "train_loss": float(output.training_loss),
         "train_seconds": float(output.metrics.get("train_runtime", 0.0)),

@@ -1,14 +1,15 @@
-from typing import Annotated, Any, Tuple
+from typing import Annotated, Any, Optional, Tuple
 
 from datasets import Dataset
 from zenml import log_metadata, step
 
 import constants as C
-from embedtune.config import CurationConfig
+from embedtune.config import CurationConfig, TeacherConfig
 from embedtune.curation.curate import curate
 from embedtune.curation.validation import hold_out_validation
 from embedtune.datasets import to_dataset
 from embedtune.encoding import encoder
+from embedtune.teacher.embeddings import TeacherEmbeddings
 from embedtune.training.models import load_model
 
 
@@ -21,6 +22,8 @@ def curate_queries(
     max_seq_length: int,
     validation_fraction: float,
     seed: int,
+    teacher_embeddings: Optional[TeacherEmbeddings] = None,
+    teacher: Optional[TeacherConfig] = None,
 ) -> Tuple[
     Annotated[Dataset, C.CURATED_QUERIES_ARTIFACT],
     Annotated[dict[str, Any], C.CURATION_REPORT_ARTIFACT],
@@ -33,6 +36,7 @@ def curate_queries(
     rerun without paying for generation again. It takes only the base model and its length from
     the training settings, so that changing a learning rate or a seed reuses the curated data.
     Validation queries get only the rule filters, in the evaluation step, as test queries do.
+    With the teacher's vectors, its rules apply too (``embedtune.curation.curate``).
     """
     rows = train_queries.to_list()
     split = hold_out_validation(rows, train_chunks[C.CHUNK_ID], validation_fraction, seed)
@@ -40,7 +44,8 @@ def curate_queries(
     chunk_ids = [c for c in train_chunks[C.CHUNK_ID] if c not in held]
     chunk_texts = [t for c, t in zip(train_chunks[C.CHUNK_ID], train_chunks[C.TEXT]) if c not in held]
     model = load_model(base_model, max_seq_length)
-    result = curate(split.train_rows, chunk_ids, chunk_texts, curation, encoder(model))
+    result = curate(split.train_rows, chunk_ids, chunk_texts, curation, encoder(model),
+                    teacher=teacher_embeddings, teacher_config=teacher)
     if not result.rows:
         raise ValueError(
             f"Curation dropped all {len(split.train_rows)} training queries "

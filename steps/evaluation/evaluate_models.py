@@ -6,12 +6,25 @@ from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
 import constants as C
-from embedtune.config import CurationConfig, EvaluationConfig, RetrievalConfig, TrainingConfig
+from embedtune.config import (
+    CurationConfig,
+    EvaluationConfig,
+    RetrievalConfig,
+    TeacherConfig,
+    TrainingConfig,
+)
 from embedtune.curation.curate import rule_filter
-from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_readings, evaluate_systems
+from embedtune.evaluation.compare import (
+    BASE,
+    FINETUNED,
+    TEACHER,
+    evaluate_readings,
+    evaluate_systems,
+)
 from embedtune.evaluation.readings import QuerySet
 from embedtune.evaluation.regression import load_qa_set
 from embedtune.retrieval.reading import Reading
+from embedtune.teacher.model import load_teacher
 from embedtune.training.models import load_model
 
 
@@ -33,6 +46,7 @@ def evaluate_models(
     curation: CurationConfig,
     evaluation: EvaluationConfig,
     retrieval: RetrievalConfig,
+    teacher: TeacherConfig = TeacherConfig(),
 ) -> Annotated[dict[str, Any], C.EVALUATION_ARTIFACT]:
     """Base vs the model this run just trained, each under every candidate reading, vs BM25 and
     the hybrids, on held-out queries over all chunks; the shipped reading is chosen on the
@@ -40,6 +54,8 @@ def evaluate_models(
 
     Test and validation queries get the rule filters only (length, copies, duplicates): the
     round-trip check uses the base model and would keep only queries it already gets right.
+    With ``teacher.enabled`` the teacher is one more option that needs no finetuning, read in
+    ``teacher.readings`` (its vectors come from the embedding cache when they exist).
     """
     queries, dropped, _ = rule_filter(test_queries.to_list(), curation)
     if not queries:
@@ -53,9 +69,17 @@ def evaluate_models(
             f"{len(readings)}. Raise retrieval.validation_fraction or list one reading."
         )
     base = load_model(training.base_model, training.max_seq_length)
+    models = {BASE: base, FINETUNED: finetuned_model}
+    readings_for, extra_options = {}, {}
+    if teacher.enabled:
+        models[TEACHER] = load_teacher(teacher)
+        readings_for[TEACHER] = [r for r in retrieval.candidates(teacher.max_seq_length)
+                                 if r.kind.value in teacher.readings]
+        extra_options[TEACHER] = f"teacher {teacher.model}"
     comparison = evaluate_readings(
         _query_set(queries), _query_set(validation), chunks[C.CHUNK_ID], chunks[C.TEXT],
-        {BASE: base, FINETUNED: finetuned_model}, readings, evaluation, retrieval.metric,
+        models, readings, evaluation, retrieval.metric,
+        readings_for=readings_for, extra_options=extra_options,
         context={
             "base_model": training.base_model,
             "max_seq_length": training.max_seq_length,
