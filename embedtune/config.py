@@ -509,6 +509,12 @@ class TeacherConfig(_Strict):
         description="Teacher tokens per text; above the chunks' length so that it reads them whole.",
     )
     batch_size: int = Field(default=8, ge=1)
+    embedding_cache: Path | None = Field(
+        default=None,
+        description="SQLite file of the teacher's vectors, reused across runs (each text is "
+        "encoded once per model, prompt and length); null: ~/.cache/embedtune/"
+        "teacher-embeddings.sqlite.",
+    )
     round_trip_top_k: int | None = Field(
         default=3, ge=1,
         description="A training query whose own chunk the teacher ranks below this many training "

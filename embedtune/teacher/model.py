@@ -43,5 +43,5 @@ def load_teacher(config: TeacherConfig, cache_path: Path | None = None) -> Cachi
         prompts[DOCUMENT_PROMPT_NAMES[0]] = config.document_prompt
     model.prompts = prompts
     identity = WEIGHTS_SHA256 if config.model == BUNDLED else path
-    cache = EmbeddingCache(cache_path or cache_dir() / CACHE_FILE)
+    cache = EmbeddingCache(cache_path or config.embedding_cache or cache_dir() / CACHE_FILE)
     return CachingModel(model, cache, identity)

@@ -56,6 +56,8 @@ def workspace(tmp_path_factory):
         "promotion": {"min_improvement": -1.0, "no_training_margin": -1.0},
         # With 4 training queries the round trip could drop them all; it has unit tests.
         "curation": {"filtering": {"round_trip_top_k": None}},
+        # The real bundled teacher, with an embedding cache of the test's own.
+        "teacher": {"enabled": True, "embedding_cache": str(root / "teacher-embeddings.sqlite")},
         "model": {"name": "e2e-test-model", "license": "apache-2.0"},
         "output_dir": str(root / "outputs"),
     }

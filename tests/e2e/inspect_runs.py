@@ -34,7 +34,16 @@ embeddings = {}
 for v in versions:
     artifact = client.get_model_version(model_name, v.id).get_model_artifact("finetuned_model")
     embeddings[v.name] = artifact.load().encode([probe], normalize_embeddings=True)[0].tolist()
+# The first run's teacher artifact and training metadata (the teacher's vectors, as stored).
+first = client.get_pipeline_run(runs[0].id)
+teacher = {}
+if "embed_with_teacher" in first.steps:
+    vectors = first.steps["embed_with_teacher"].outputs["teacher_embeddings"][0].load()
+    teacher = {"queries": len(vectors.query_ids), "chunks": len(vectors.chunk_ids),
+               "dim": int(vectors.chunk_vectors.shape[1])}
+training_metadata = dict(first.steps["finetune_model"].run_metadata)
 stages = {v.name: (str(getattr(v.stage, "value", v.stage)) if v.stage else None) for v in versions}
 print(json.dumps({"runs": report, "model_versions": len(versions), "stages": stages,
                   "metadata_keys": [sorted(m) for m in metadata], "probe": probe,
-                  "embeddings": embeddings}, default=str))
+                  "embeddings": embeddings, "teacher": teacher,
+                  "training_metadata": training_metadata}, default=str))

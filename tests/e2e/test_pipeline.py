@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 METRIC_KEYS = {"hit_rate@1", "hit_rate@5", "hit_rate@10", "mrr@10", "ndcg@10", "recall@10"}
 STEPS = {
     "load_documents", "chunk_documents", "split_chunks", "generate_train_queries",
-    "generate_test_queries", "curate_queries", "finetune_model", "evaluate_models",
-    "promote_model", "write_report",
+    "generate_test_queries", "embed_with_teacher", "curate_queries", "finetune_model",
+    "evaluate_models", "promote_model", "write_report",
 }
 # Never cached: the gate depends on which version is production now; the report shows its answer.
 UNCACHED = {"promote_model", "write_report"}
@@ -32,7 +32,7 @@ def test_first_run_completes_every_step_and_stores_the_artifacts(workspace):
     assert all(status == "completed" for status in first_run["steps"].values())
     assert {"documents", "chunks", "train_chunks", "test_chunks", "queries", "generation_failures",
             "generation_summary", "finetuned_model", "validation_queries", "evaluation",
-            "evaluation_report", "evaluation_summary"} <= set(first_run["outputs"])
+            "evaluation_report", "evaluation_summary", "teacher_embeddings"} <= set(first_run["outputs"])
 
 
 def test_second_identical_run_is_cached_except_the_gate(workspace):
@@ -43,6 +43,7 @@ def test_second_identical_run_is_cached_except_the_gate(workspace):
 def test_a_training_only_change_reuses_the_generated_and_curated_data(workspace):
     third_run = workspace["zenml"]["runs"][2]  # only training.seed differs from the first run
     rerun = {s for s, status in third_run["steps"].items() if status != "cached"}
+    # embed_with_teacher among the cached: the teacher's vectors are not recomputed.
     assert rerun == {"finetune_model", "evaluate_models"} | UNCACHED
 
 
@@ -99,6 +100,18 @@ def test_exported_model_is_the_trained_model_of_its_version(workspace, base_mode
     assert np.abs(third.encode([zen["probe"]], normalize_embeddings=True)[0] - exported).max() > 1e-4
 
 
+def test_the_real_teacher_curated_and_trained_the_model(workspace):
+    zen = workspace["zenml"]
+    teacher = zen["teacher"]
+    assert teacher["queries"] > 0 and teacher["chunks"] >= 2 and teacher["dim"] == 768
+    curation = json.loads((workspace["root"] / "outputs" / "evaluation.json").read_text())[
+        "context"]["curation"]
+    assert curation["teacher"]["model"] == "bundled:embeddinggemma-300m"
+    assert zen["training_metadata"]["teacher_distillation"] == 1.0
+    # Its vectors were cached on disk: later runs encoded nothing already seen.
+    assert (workspace["root"] / "teacher-embeddings.sqlite").stat().st_size > 0
+
+
 def test_retrieval_json_names_the_reading_chosen_on_validation(workspace):
     out = workspace["root"] / "outputs"
     evaluation = json.loads((out / "evaluation.json").read_text())
@@ -118,6 +131,7 @@ def test_evaluation_scores_every_reading_and_the_shipped_retrieval_against_every
     # The model reads 256 tokens of a chunk, so 256-token windows would be the chunk itself.
     readings = ["chunk", "windows128", "chunk+windows128"]
     embedding = {m if r == "chunk" else f"{m}@{r}" for m in ("base", "finetuned") for r in readings}
+    embedding.add("teacher")  # read as one vector per chunk (teacher.readings' default)
     assert set(evaluation["metrics"]) == embedding | {"bm25"} | {f"{s}+bm25" for s in embedding}
     shipped = evaluation["candidate"]
     assert shipped == evaluation["shipped"]["system"]
@@ -128,6 +142,9 @@ def test_evaluation_scores_every_reading_and_the_shipped_retrieval_against_every
         assert all(0.0 <= v <= 1.0 for v in values.values())
     assert evaluation["n_queries"] > 0 and evaluation["n_corpus"] > 40
     assert evaluation["no_training"]["best"] in evaluation["no_training"]["options"]
+    assert {"teacher", "teacher+bm25"} <= set(evaluation["no_training"]["options"])
+    teacher_costs = evaluation["readings"]["models"]["teacher"]
+    assert [r["reading"] for r in teacher_costs] == ["chunk"] and teacher_costs[0]["encode_seconds"] >= 0
     general = evaluation["regression"]["general"]
     assert general["n_queries"] == 2 and set(general["metrics"]) == {"base", "finetuned"}
 

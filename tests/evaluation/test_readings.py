@@ -99,3 +99,19 @@ def test_readings_config_lists_the_candidates_and_refuses_an_impossible_choice()
     with pytest.raises(ValueError, match="equal the chunk reading"):
         RetrievalConfig(readings=["windows"], window_tokens=[128],
                         validation_fraction=0).candidates(max_seq_length=128)
+
+
+def test_an_extra_model_is_read_in_its_own_candidates_and_joins_the_no_training_options(base_model):
+    """The teacher's place in the evaluation: its own readings, chosen on validation, and it (and
+    its BM25 hybrid) among the options the shipped retrieval must beat."""
+    config = EvaluationConfig(k_values=[1, 3], bootstrap_samples=200)
+    run = evaluate_readings(TEST_A, VALIDATION_SET, list(CORPUS), list(CORPUS.values()),
+                            {BASE: base_model, FINETUNED: base_model, "teacher": base_model},
+                            [CHUNK, WINDOWS], config, "ndcg@3",
+                            readings_for={"teacher": [CHUNK]},
+                            extra_options={"teacher": "teacher test-model"})
+    assert [r["reading"] for r in run.readings["models"]["teacher"]] == ["chunk"]
+    assert "teacher@windows24" not in run.metrics
+    assert run.no_training["options"][-2:] == ["teacher", "teacher+bm25"]
+    assert run.no_training["notes"]["teacher"] == "teacher test-model, reading chunk chosen on validation"
+    assert f"{run.candidate}_vs_teacher" in run.differences
