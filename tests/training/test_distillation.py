@@ -136,3 +136,18 @@ def test_distillation_refuses_options_it_does_not_implement(base_model_path):
     config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=1, guided_negatives=True)
     with pytest.raises(ValueError, match="guided_negatives"):
         finetune(model, rows(), config, vectors(), TeacherConfig(enabled=True))
+
+
+@pytest.mark.teacher
+def test_the_bundled_teacher_trains_as_a_base_model_on_cpu():
+    """training.base_model: bundled:embeddinggemma-300m, for teams with a GPU; two steps here."""
+    from embedtune.training.models import load_model
+
+    model = load_model("bundled:embeddinggemma-300m", 64)
+    probe = "What is item number 3 about?"
+    before = model.encode_query([probe])
+    config = TrainingConfig(base_model="bundled:embeddinggemma-300m", max_seq_length=64,
+                            batch_size=4, max_steps=2, learning_rate=1e-5)
+    _, stats = finetune(model, rows(), config)
+    assert stats["train_steps"] == 2
+    assert not np.allclose(before, model.encode_query([probe]))
