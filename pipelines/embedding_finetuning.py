@@ -46,12 +46,12 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
         )
     teacher = config.teacher
     teacher_embeddings = (embed_with_teacher(train_queries, train_chunks, teacher=teacher)
-                          if teacher.enabled else None)
+                          if teacher.guides else None)
     curated, curation_report, validation_queries = curate_queries(
         train_queries, train_chunks, curation=config.curation,
         base_model=config.training.base_model, max_seq_length=config.training.max_seq_length,
         validation_fraction=config.retrieval.validation_fraction, seed=config.split.seed,
-        teacher_embeddings=teacher_embeddings, teacher=teacher if teacher.enabled else None,
+        teacher_embeddings=teacher_embeddings, teacher=teacher if teacher.guides else None,
     )
     model = finetune_model(
         curated, training=config.training,

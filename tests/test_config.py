@@ -145,3 +145,13 @@ def test_where_and_when_a_model_is_built_do_not_change_its_version_name(tmp_path
     retrained = RunConfig.model_validate({**base, "training": {"epochs": 5}})
     assert run.model_version_name(plain, "abcdef12") == run.model_version_name(moved, "abcdef12")
     assert run.model_version_name(plain, "abcdef12") != run.model_version_name(retrained, "abcdef12")
+
+
+def test_the_teacher_guides_training_only_when_enabled_and_asked():
+    from embedtune.config import TeacherConfig
+
+    assert not TeacherConfig().guides and not TeacherConfig().distills
+    assert TeacherConfig(enabled=True).guides and TeacherConfig(enabled=True).distills
+    judge_only = TeacherConfig(enabled=True, guide_training=False)
+    assert not judge_only.guides and not judge_only.distills
+    assert not TeacherConfig(enabled=True, distill_weight=0).distills
