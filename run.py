@@ -3,12 +3,14 @@
 Other commands:
   python run.py models --config C          the model's versions, key metrics, which is production
   python run.py plan --config C            what generation will send: chunks, cached, requests, tokens, cost
+  python run.py search --config C "question" [--compare] [--interactive]   the run's index, searched
   python run.py schedule crontab --config C [--install|--uninstall]   cron runs the config's schedule
   python run.py schedule loop --config C   a foreground scheduler (one subprocess per run)
   python run.py argilla-up | argilla-down | argilla-status   a local Argilla server for review
 
-Reads the YAML config, runs the ZenML pipeline, then exports the finetuned model folder and the
-evaluation report to `output_dir` and prints the base-vs-finetuned table.
+Reads the YAML config, runs the ZenML pipeline, then exports the finetuned model folder (with
+its ONNX exports) and the evaluation report to `output_dir`, updates the corpus index there, and
+prints the base-vs-finetuned table.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from embedtune.config import ConfigError, RunConfig, load_config  # noqa: E402
 from embedtune.retrieval.index import RETRIEVAL_FILE  # noqa: E402
 
+INDEX_DIR = "index"  # under output_dir: what `run.py search` reads
+
 logger = logging.getLogger("embedtune")
 
 
@@ -53,10 +57,12 @@ def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
     A rerun with unchanged inputs is fully cached and attaches to the same version, which keeps
     its metrics; a numbered version per run would leave every cached rerun as an empty version.
     Changing the corpus or a setting gives a new version; the promotion gate's settings, the
-    schedule and where it runs (``execution``) are left out: they decide about a model, or when
-    and where to build it, without changing what is built.
+    schedule, where it runs (``execution``) and what is exported for serving (``export``) are
+    left out: they decide about a model, when and where to build it, or how to hand it over,
+    without changing what is built.
     """
-    unrelated = {"output_dir", "enable_cache", "model", "promotion", "schedule", "execution"}
+    unrelated = {"output_dir", "enable_cache", "model", "promotion", "schedule", "execution",
+                 "export"}
     settings = config.model_dump(mode="json", exclude=unrelated)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
@@ -187,8 +193,14 @@ def retrieval_spec(evaluation: dict, model_folder: str, max_seq_length: int):
 
 
 def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
-    """Copy the run's finetuned model and report out of the artifact store for the user."""
+    """Copy the run's finetuned model (server-ready, with its scored ONNX exports) and report out
+    of the artifact store for the user. The model folder is written beside the old one and
+    swapped in when complete."""
+    import shutil
+
     import steps  # noqa: F401  (registers the dataset and model materializers)
+    from embedtune.serving.onnx_export import ONNX_DIR
+    from embedtune.serving.server_folder import prepare_for_servers
 
     outputs = {name: step_run.outputs for name, step_run in run_response.steps.items()}
     model = outputs["finetune_model"][C.FINETUNED_MODEL_ARTIFACT][0].load()
@@ -203,8 +215,22 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
         "metrics": output_dir / "evaluation.json",
         "summary": output_dir / "evaluation_summary.md",
         "promotion": output_dir / "promotion.json",
+        "export": output_dir / "export.json",
     }
-    model.save(str(paths["model"]))
+    partial = paths["model"].with_name(paths["model"].name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save(str(partial))
+    prepare_for_servers(partial, model.max_seq_length)
+    if "export_model" in outputs:
+        onnx = Path(outputs["export_model"][C.ONNX_EXPORTS_ARTIFACT][0].load())
+        if any(onnx.iterdir()):
+            shutil.copytree(onnx, partial / ONNX_DIR)
+        exports = outputs["export_model"][C.EXPORT_ARTIFACT][0].load()
+        paths["export"].write_text(json.dumps(exports, indent=2), encoding="utf-8")
+    else:
+        paths["export"].unlink(missing_ok=True)  # a previous run's, for another model
+    shutil.rmtree(paths["model"], ignore_errors=True)
+    partial.rename(paths["model"])
     retrieval_spec(evaluation, paths["model"].name, model.max_seq_length).write(paths["retrieval"])
     paths["report"].write_text(str(report), encoding="utf-8")
     paths["metrics"].write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
@@ -212,6 +238,28 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     promotion = outputs["promote_model"][C.PROMOTION_ARTIFACT][0].load()
     paths["promotion"].write_text(json.dumps(promotion, indent=2), encoding="utf-8")
     return paths
+
+
+def update_index(run_response, config: RunConfig, paths: dict[str, Path]):
+    """Keep ``<output_dir>/index`` in step with the exported model and this run's chunks
+    (``embedtune.serving.index``): rebuilt for a new model, partly re-embedded for changed
+    documents, untouched otherwise."""
+    from sentence_transformers import SentenceTransformer
+
+    from embedtune.retrieval import RetrievalSpec
+    from embedtune.serving.index import CorpusIndex
+
+    spec = RetrievalSpec.read(paths["retrieval"])
+    chunks = run_response.steps["chunk_documents"].outputs[C.CHUNKS_ARTIFACT][0].load()
+    promotion = json.loads(paths["promotion"].read_text(encoding="utf-8"))
+    model = SentenceTransformer(str(paths["model"]), device="cpu")
+    model.max_seq_length = spec.max_seq_length
+    return CorpusIndex(config.output_dir / INDEX_DIR).update(
+        model, paths["model"], spec.reading, chunks.to_list(),
+        batch_size=config.evaluation.batch_size,
+        details={"model_version": run_response.model_version.name
+                 if getattr(run_response, "model_version", None) else None,
+                 "promoted": bool(promotion.get("promote"))})
 
 
 def stage_times(run_response) -> list[tuple[str, str]]:
@@ -289,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         return model_versions.main(argv[1:])
     if argv and argv[0] == "plan":
         return plan_command(argv[1:])
+    if argv and argv[0] == "search":
+        from embedtune.serving import cli as search_cli
+
+        return search_cli.main(argv[1:], index_dir=INDEX_DIR)
     args = parse_args(argv)
     logging.getLogger("embedtune").setLevel(logging.INFO)  # ZenML's handler prints it
     try:
@@ -342,9 +394,19 @@ def main(argv: list[str] | None = None) -> int:
     print("\nStage times:")
     for name, duration in stage_times(run_response):
         print(f"  {name:<24} {duration:>9}")
+    index_line = ""
+    if config.export.index:
+        update = update_index(run_response, config, paths)
+        what = (f"rebuilt ({update.reason})" if update.rebuilt else
+                f"{update.embedded_chunks} chunks embedded, {update.kept_chunks} kept, "
+                f"{update.removed_chunks} removed")
+        print(f"  {'index':<24} {update.seconds:>7.1f} s  ({what})")
+        index_line = (f"\nIndex: {config.output_dir / INDEX_DIR} ({update.n_chunks} chunks, "
+                      f"{update.n_vectors} vectors); try it: python run.py search --config "
+                      f"{args.config} \"your question\" --compare")
     print("\n" + paths["summary"].read_text(encoding="utf-8"))
     print(f"Finetuned model: {paths['model']} (served as {paths['retrieval']})\n"
-          f"Report: {paths['report']}")
+          f"Report: {paths['report']}{index_line}")
     return 0
 
 

@@ -726,6 +726,35 @@ class PromotionConfig(_Strict):
     )
 
 
+class ExportFormat(str, Enum):
+    onnx = "onnx"  # fp32, onnxruntime's graph fusions saved into the file
+    onnx_int8 = "onnx_int8"  # dynamic int8 quantization (weights per channel)
+
+
+class ExportConfig(_Strict):
+    """What the run hands over for serving, beside the sentence-transformers folder (which is
+    always written, readable by text-embeddings-inference): ONNX exports, each scored against
+    the torch model in the same run, and a searchable index of the corpus."""
+
+    formats: list[ExportFormat] = Field(
+        default=[ExportFormat.onnx, ExportFormat.onnx_int8],
+        description="Formats exported into the model folder's onnx/ (empty: none).",
+    )
+    tolerance: float = Field(
+        default=0.005, ge=0,
+        description="An export whose retrieval.metric on the test queries is lower than the "
+        "torch model's by more than this is flagged and not shipped.",
+    )
+    timed_chunks: int = Field(
+        default=256, ge=1, description="Chunks encoded to time each format (chunks per second)."
+    )
+    index: bool = Field(
+        default=True,
+        description="Keep a LanceDB index of the corpus with the exported model, in the shipped "
+        "reading, at <output_dir>/index (what `python run.py search` reads).",
+    )
+
+
 class UnreviewedPolicy(str, Enum):
     """What the pull does with records nobody submitted or discarded in Argilla."""
 
@@ -858,6 +887,7 @@ class RunConfig(_Strict):
     retrieval: RetrievalConfig = RetrievalConfig()
     promotion: PromotionConfig = PromotionConfig()
     teacher: TeacherConfig = TeacherConfig()
+    export: ExportConfig = ExportConfig()
     model: ModelMetadata = ModelMetadata()
     argilla: ArgillaConfig | None = Field(
         default=None, description="Human review in Argilla; off unless this section is present."

@@ -1,13 +1,13 @@
 from zenml import pipeline
 
 import constants as C
-
 from embedtune.config import RunConfig
 from steps.curation import curate_queries
 from steps.etl import chunk_documents, load_documents, split_chunks
 from steps.evaluation import evaluate_models, promote_model, write_report
 from steps.generation import generate_queries
 from steps.review import pull_reviews, push_for_review
+from steps.serving import export_model
 from steps.teacher import embed_with_teacher
 from steps.training import finetune_model
 
@@ -16,7 +16,7 @@ from steps.training import finetune_model
 def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     """Documents -> chunks -> train/test split -> synthetic queries -> (the teacher's vectors)
     -> validation hold-out and curation -> finetune -> evaluate (every reading; the shipped one chosen on validation) ->
-    promotion gate -> report.
+    promotion gate -> ONNX exports, each scored -> report.
 
     With an ``argilla:`` section the queries are pushed to Argilla for review, and with
     ``argilla.pull`` the reviewed queries (corrections applied) replace them for curation,
@@ -66,4 +66,8 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     decision = promote_model(
         evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion
     )
-    write_report(evaluation, decision, train_generation, test_generation)
+    exports = None
+    if config.export.formats:
+        exports, _ = export_model(model, test_queries, chunks, evaluation, export=config.export,
+                                  evaluation=config.evaluation)
+    write_report(evaluation, decision, train_generation, test_generation, exports)

@@ -196,6 +196,7 @@ def markdown_table(
     comparison: Comparison,
     promotion: dict[str, Any] | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
+    exports: dict[str, Any] | None = None,
 ) -> str:
     """The terminal summary: whether finetuning was worth it (the shipped retrieval against the
     options that need no finetuning), the readings chosen on validation, every system's metrics,
@@ -252,10 +253,51 @@ def markdown_table(
     if dropped:
         lines.append("- test queries dropped by the rule filters: "
                      + ", ".join(f"{reason}: {n}" for reason, n in dropped.items()))
+    if exports:
+        lines += ["", *export_lines(exports)]
     if promotion:
         lines.append(f"\nPromotion: {'promoted' if promotion['promote'] else 'not promoted'}: "
                      + "; ".join(promotion["reasons"]))
     return "\n".join(lines)
+
+
+def _export_rows(exports: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    metric = exports["metric"]
+    head = ["format", metric, "change", "chunks/s", "queries/s", "speedup", "MB", "shipped"]
+    rows = [[f["format"], f"{f['metrics'][metric]:.3f}", f"{f['metric_change']:+.4f}",
+             f"{f['chunks_per_second']:.1f}", f"{f['queries_per_second']:.1f}",
+             f"{f['speedup']:.2f}x", f"{f['megabytes']:.1f}",
+             "flagged: " + f["reason"] if f["flagged"] else "yes"] for f in exports["formats"]]
+    return head, rows
+
+
+def export_lines(exports: dict[str, Any]) -> list[str]:
+    """The exports table: each format scored on the test queries in the shipped reading and
+    timed on the same chunks, beside the torch model."""
+    head, rows = _export_rows(exports)
+    lines = [f"Exports, scored on the {exports['n_queries']} test queries in the shipped reading "
+             f"({exports['reading']}), timed on {exports['timed_chunks']} chunks "
+             f"(tolerance {exports['tolerance']}):", "",
+             "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if exports.get("server_problems"):
+        lines.append("- model folder, as text-embeddings-inference reads it: "
+                     + "; ".join(exports["server_problems"]))
+    return lines
+
+
+def _exports_html(exports: dict[str, Any] | None) -> str:
+    if not exports:
+        return ""
+    head, rows = _export_rows(exports)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in exports.get("server_problems", []))
+    return (f"<h3 id='exports'>Exports</h3><p>Each format loaded back and scored on the "
+            f"{exports['n_queries']} test queries in the shipped reading "
+            f"({html.escape(exports['reading'])}), timed on {exports['timed_chunks']} chunks; "
+            f"a format losing more than {exports['tolerance']} is flagged and not shipped.</p>"
+            "<table class='data'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+            + f"</tr>{body}</table>" + (f"<ul>{problems}</ul>" if problems else ""))
 
 
 def _scored_chart_systems(comparison: Comparison) -> list[str]:
@@ -429,6 +471,7 @@ def html_report(
     comparison: Comparison,
     promotion: dict[str, Any] | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
+    exports: dict[str, Any] | None = None,
 ) -> str:
     """The dashboard page: whether finetuning was worth it (the shipped retrieval against the
     options that need no finetuning), the gate's decision, the readings, every system's
@@ -489,6 +532,7 @@ all {comparison.n_corpus} chunks of the corpus.</p>
 {f'<h3 id="scores">Score distributions</h3><div class="chart">{scores}</div>{_score_table(comparison)}' if scores else ""}
 {_examples_html("Queries that improved most", comparison.improved, baseline, candidate)}
 {_examples_html("Queries that got worse", comparison.worsened, baseline, candidate)}
+{_exports_html(exports)}
 {_data_html(comparison, generation or [])}
 <h3>Run</h3>{_kv_table(context)}
 </body></html>"""

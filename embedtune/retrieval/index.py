@@ -36,6 +36,7 @@ class WindowVectors:
     starts: np.ndarray  # (n_chunks,) index of each chunk's first window
     stride_tokens: int
     seconds: float = 0.0
+    texts: list[str] = field(default_factory=list)  # each window's text, for showing a hit
 
     @property
     def per_chunk(self) -> float:
@@ -109,7 +110,7 @@ def encode_corpus(
         vectors = _encode_documents(model, pieces, batch_size, size, show_progress_bar)
         encoded.windows[reading.window_tokens] = WindowVectors(
             vectors, np.asarray(parents), np.asarray(starts), reading.stride_tokens,
-            time.monotonic() - started)
+            time.monotonic() - started, pieces)
     return encoded
 
 

@@ -1,4 +1,4 @@
-from typing import Annotated, Any, Tuple
+from typing import Annotated, Any, Optional, Tuple
 
 from zenml import step
 from zenml.types import HTMLString, MarkdownString
@@ -13,12 +13,16 @@ def write_report(
     promotion_decision: dict[str, Any],
     train_generation: dict[str, Any],
     test_generation: dict[str, Any],
+    exports: Optional[dict[str, Any]] = None,
 ) -> Tuple[Annotated[HTMLString, C.REPORT_ARTIFACT], Annotated[MarkdownString, C.SUMMARY_ARTIFACT]]:
     """The HTML page shown in the dashboard and the Markdown summary, with the gate's decision
-    and what generation produced on each split (counts, failures, costs)."""
+    and what generation produced on each split (counts, failures, costs), and how each export
+    of the model scored (``exports``, when the run exported)."""
     comparison = Comparison.from_dict(evaluation_result)
     generation = [train_generation, test_generation]
     return (
-        HTMLString(html_report(comparison, promotion=promotion_decision, generation=generation)),
-        MarkdownString(markdown_table(comparison, promotion=promotion_decision, generation=generation)),
+        HTMLString(html_report(comparison, promotion=promotion_decision, generation=generation,
+                               exports=exports)),
+        MarkdownString(markdown_table(comparison, promotion=promotion_decision, generation=generation,
+                                       exports=exports)),
     )

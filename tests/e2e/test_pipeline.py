@@ -19,7 +19,7 @@ METRIC_KEYS = {"hit_rate@1", "hit_rate@5", "hit_rate@10", "mrr@10", "ndcg@10", "
 STEPS = {
     "load_documents", "chunk_documents", "split_chunks", "generate_train_queries",
     "generate_test_queries", "embed_with_teacher", "curate_queries", "finetune_model",
-    "evaluate_models", "promote_model", "write_report",
+    "evaluate_models", "promote_model", "export_model", "write_report",
 }
 # Never cached: the gate depends on which version is production now; the report shows its answer.
 UNCACHED = {"promote_model", "write_report"}
@@ -32,7 +32,8 @@ def test_first_run_completes_every_step_and_stores_the_artifacts(workspace):
     assert all(status == "completed" for status in first_run["steps"].values())
     assert {"documents", "chunks", "train_chunks", "test_chunks", "queries", "generation_failures",
             "generation_summary", "finetuned_model", "validation_queries", "evaluation",
-            "evaluation_report", "evaluation_summary", "teacher_embeddings"} <= set(first_run["outputs"])
+            "evaluation_report", "evaluation_summary", "teacher_embeddings", "export_report",
+            "onnx_exports"} <= set(first_run["outputs"])
 
 
 def test_second_identical_run_is_cached_except_the_gate(workspace):
@@ -44,7 +45,7 @@ def test_a_training_only_change_reuses_the_generated_and_curated_data(workspace)
     third_run = workspace["zenml"]["runs"][2]  # only training.seed differs from the first run
     rerun = {s for s, status in third_run["steps"].items() if status != "cached"}
     # embed_with_teacher among the cached: the teacher's vectors are not recomputed.
-    assert rerun == {"finetune_model", "evaluate_models"} | UNCACHED
+    assert rerun == {"finetune_model", "evaluate_models", "export_model"} | UNCACHED
 
 
 def test_gate_promotes_then_compares_a_new_version_with_production(workspace):
@@ -98,6 +99,50 @@ def test_exported_model_is_the_trained_model_of_its_version(workspace, base_mode
     assert np.abs(exported - base.encode([zen["probe"]], normalize_embeddings=True)[0]).max() > 1e-4
     third = SentenceTransformer(str(workspace["root"] / "outputs-third" / "finetuned-model"))
     assert np.abs(third.encode([zen["probe"]], normalize_embeddings=True)[0] - exported).max() > 1e-4
+
+
+def test_the_exports_are_scored_and_shipped_in_a_folder_servers_read(workspace):
+    from embedtune.serving.onnx_export import OnnxModel
+    from embedtune.serving.server_folder import server_problems
+
+    out = workspace["root"] / "outputs"
+    exports = json.loads((out / "export.json").read_text())
+    assert [f["format"] for f in exports["formats"]] == ["torch", "onnx", "onnx_int8"]
+    retrieval = json.loads((out / "retrieval.json").read_text())
+    assert exports["reading"] == (retrieval["reading"] if retrieval["reading"] == "chunk"
+                                  else f"{retrieval['reading']}{retrieval['window_tokens']}")
+    folder = out / "finetuned-model"
+    assert server_problems(folder) == [] and exports["server_problems"] == []
+    for row in exports["formats"][1:]:
+        assert (folder / row["file"]).is_file() != row["flagged"]
+        assert row["chunks_per_second"] > 0 and set(row["metrics"]) == METRIC_KEYS
+    assert abs(exports["formats"][1]["metric_change"]) <= exports["tolerance"]
+    # the fp32 export encodes as the exported torch model does
+    torch_model = SentenceTransformer(str(folder), device="cpu")
+    probe = workspace["zenml"]["probe"]
+    np.testing.assert_allclose(OnnxModel(folder).encode_document([probe])[0],
+                               torch_model.encode_document([probe], normalize_embeddings=True)[0],
+                               atol=1e-4)
+    summary = (out / "evaluation_summary.md").read_text()
+    assert "Exports, scored on the" in summary and "| onnx_int8 |" in summary
+
+
+def test_the_index_follows_the_model_and_the_corpus(workspace):
+    from embedtune.serving.index import CorpusIndex, model_fingerprint
+
+    out = workspace["root"] / "outputs"
+    index = CorpusIndex(out / "index")
+    manifest = index.manifest
+    folder = out / "finetuned-model"
+    retrieval = json.loads((out / "retrieval.json").read_text())
+    assert manifest["model_fingerprint"] == model_fingerprint(folder, retrieval["max_seq_length"])
+    assert manifest["reading"]["kind"] == retrieval["reading"]
+    assert manifest["n_chunks"] == len(index.chunks()) > 10  # the whole sample corpus
+    assert "rebuilt (no index yet)" in workspace["first"].stdout
+    # the identical rerun exports the same model: nothing re-embedded
+    assert f"0 chunks embedded, {manifest['n_chunks']} kept, 0 removed" in workspace["second"].stdout
+    third = CorpusIndex(workspace["root"] / "outputs-third" / "index").manifest
+    assert third["model_fingerprint"] != manifest["model_fingerprint"]
 
 
 def test_the_real_teacher_curated_and_trained_the_model(workspace):

@@ -1,0 +1,153 @@
+"""``python run.py search --config C "question"``: try the trained model on your own questions.
+
+Searches the index the run left in ``<output_dir>/index`` (the exported model, in the shipped
+reading) and prints the top chunks with source, page, section and score. ``--compare`` puts the
+base model's ranking beside it, from an index of the same chunks in the same reading that is
+built once (``<output_dir>/index-base``) and kept in step like the main one; ``--interactive``
+reads one question per line and keeps the models loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from embedtune.serving.index import CorpusIndex, CorpusIndexError, SearchHit
+
+BASE_SUFFIX = "-base"
+
+
+def _load(folder: str, max_seq_length: int) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(folder, device="cpu")
+    model.max_seq_length = max_seq_length
+    return model
+
+
+def _where(hit: SearchHit) -> str:
+    parts = [hit.source or "?"]
+    if hit.page is not None:
+        parts.append(f"p. {hit.page}")
+    if hit.section:
+        parts.append(f"§ {hit.section}")
+    return ", ".join(parts)
+
+
+def _snippet(hit: SearchHit, width: int) -> str:
+    text = " ".join((hit.best_window or hit.text).split())
+    return textwrap.shorten(text, width=width, placeholder=" ...")
+
+
+def format_hits(hits: list[SearchHit], width: int = 100) -> str:
+    lines = []
+    for hit in hits:
+        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  {_where(hit)}  [{hit.chunk_id}]")
+        lines.append(textwrap.indent(textwrap.fill(_snippet(hit, 3 * width), width - 6), "      "))
+    return "\n".join(lines)
+
+
+def format_side_by_side(left: list[SearchHit], right: list[SearchHit], names: tuple[str, str],
+                        width: int = 120) -> str:
+    """Two rankings in columns; ``=`` marks a chunk both rank in their top k."""
+    column = (width - 3) // 2
+    both = {h.chunk_id for h in left} & {h.chunk_id for h in right}
+
+    def cell(hit: SearchHit | None) -> str:
+        if hit is None:
+            return ""
+        mark = "=" if hit.chunk_id in both else " "
+        head = f"{hit.rank:>2}.{mark}{hit.score:.3f} {_where(hit)}: "
+        return textwrap.shorten(head + " ".join((hit.best_window or hit.text).split()),
+                                width=column, placeholder="...")
+
+    lines = [f"{names[0]:<{column}} | {names[1]}", "-" * column + "-+-" + "-" * column]
+    for i in range(max(len(left), len(right))):
+        a = left[i] if i < len(left) else None
+        b = right[i] if i < len(right) else None
+        lines.append(f"{cell(a):<{column}} | {cell(b)}")
+    lines.append("(= ranked by both)")
+    return "\n".join(lines)
+
+
+class Session:
+    """The loaded index and model(s), answering one question at a time."""
+
+    def __init__(self, index: CorpusIndex, compare_with: str | None = None):
+        manifest = index.manifest
+        self.index = index
+        self.model = _load(manifest["model"], manifest["max_seq_length"])
+        self.base_index = self.base_model = None
+        if compare_with is not None:
+            from embedtune.training.models import resolve_model_path
+
+            folder = resolve_model_path(compare_with)
+            self.base_index = CorpusIndex(index.path.with_name(index.path.name + BASE_SUFFIX))
+            self.base_model = _load(folder, manifest["max_seq_length"])
+            update = self.base_index.update(self.base_model, folder,
+                                            index.reading, index.chunks(),
+                                            details={"compared_with": manifest["model"]})
+            if update.embedded_chunks:
+                print(f"(base model index: {update.embedded_chunks} chunks embedded in "
+                      f"{update.seconds:.1f} s)", file=sys.stderr)
+
+    def answer(self, question: str, top_k: int, out: TextIO) -> None:
+        started = time.perf_counter()
+        hits = self.index.search(self.model, question, top_k)
+        ms = (time.perf_counter() - started) * 1000
+        if self.base_index is None:
+            print(f"{question}\n({ms:.0f} ms, reading {self.index.reading.name})", file=out)
+            print(format_hits(hits), file=out)
+            return
+        base_hits = self.base_index.search(self.base_model, question, top_k)
+        print(f"{question}\n({ms:.0f} ms, reading {self.index.reading.name})", file=out)
+        print(format_side_by_side(hits, base_hits, ("finetuned", "base")), file=out)
+
+
+def main(argv: list[str], index_dir: str = "index", stdin: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run.py search", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("question", nargs="*", help="the question (or use --interactive)")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--compare", action="store_true",
+                        help="the base model's ranking beside the finetuned model's")
+    parser.add_argument("--interactive", action="store_true", help="one question per line")
+    args = parser.parse_args(argv)
+    if not args.question and not args.interactive:
+        parser.error("give a question, or --interactive")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    from embedtune.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    index = CorpusIndex(config.output_dir / index_dir)
+    if index.manifest is None:
+        print(f"No index at {index.path}. Build it with `python run.py --config {args.config}` "
+              "(export.index: true, the default); the run writes it after the model.",
+              file=sys.stderr)
+        return 2
+    try:
+        session = Session(index, config.training.base_model if args.compare else None)
+    except (CorpusIndexError, OSError) as exc:
+        print(f"The index at {index.path} cannot be used: {exc}. Rebuild it with "
+              f"`python run.py --config {args.config}`.", file=sys.stderr)
+        return 2
+    if args.question:
+        session.answer(" ".join(args.question), args.top_k, sys.stdout)
+    if args.interactive:
+        stdin = stdin or sys.stdin
+        print("One question per line; an empty line or Ctrl-D ends.", file=sys.stderr)
+        for line in stdin:
+            if not line.strip():
+                break
+            session.answer(line.strip(), args.top_k, sys.stdout)
+            print(file=sys.stdout, flush=True)
+    return 0

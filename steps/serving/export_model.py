@@ -1,0 +1,47 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Tuple
+
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+from zenml import log_metadata, step
+
+import constants as C
+from embedtune.config import EvaluationConfig, ExportConfig
+from embedtune.retrieval.reading import Reading
+from embedtune.serving.exports import export_and_score
+from embedtune.serving.onnx_export import ONNX_DIR
+
+
+@step
+def export_model(
+    finetuned_model: SentenceTransformer,
+    test_queries: Dataset,
+    chunks: Dataset,
+    evaluation_result: dict[str, Any],
+    export: ExportConfig,
+    evaluation: EvaluationConfig,
+) -> Tuple[Annotated[dict[str, Any], C.EXPORT_ARTIFACT], Annotated[Path, C.ONNX_EXPORTS_ARTIFACT]]:
+    """ONNX exports of the model this run trained, each loaded back and scored on the test
+    queries the evaluation kept, in the shipped reading, beside the torch model, and timed.
+
+    Returns the scores (``export.json``) and the ``onnx/`` folder of the exports that passed
+    the tolerance; ``run.py`` puts that folder into the exported model.
+    """
+    kept = {q["query_id"] for q in evaluation_result["per_query"]}
+    rows = [r for r in test_queries.to_list() if r[C.QUERY_ID] in kept]
+    folder = Path(tempfile.mkdtemp(prefix="embedtune-export-")) / "model"
+    report = export_and_score(
+        finetuned_model, folder, [f.value for f in export.formats],
+        [r[C.QUERY] for r in rows], [{r[C.CHUNK_ID]} for r in rows],
+        chunks[C.CHUNK_ID], chunks[C.TEXT], Reading(**evaluation_result["shipped"]["reading"]),
+        evaluation.k_values, evaluation_result["readings"]["metric"], export.tolerance,
+        evaluation.batch_size, export.timed_chunks,
+    )
+    result = report.model_dump(mode="json")
+    log_metadata({"export": {f["format"]: {"metric_change": f["metric_change"],
+                                           "speedup": f["speedup"], "flagged": f["flagged"]}
+                             for f in result["formats"]}}, infer_model=True)
+    onnx = folder / ONNX_DIR
+    onnx.mkdir(exist_ok=True)
+    return result, onnx
