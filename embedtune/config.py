@@ -535,9 +535,10 @@ class TeacherConfig(_Strict):
         "margin (cosine) is a false negative.",
     )
     distill_weight: float = Field(
-        default=1.0, ge=0,
+        default=0.0, ge=0,
         description="Weight of KL(teacher || student) over each query's in-batch chunks, added to "
-        "the contrastive loss. 0: the teacher only curates.",
+        "the contrastive loss. 0 (the recipe): the teacher only curates; see benchmarks/README.md "
+        "for what distillation did.",
     )
     distill_temperature: float = Field(
         default=0.05, gt=0,

@@ -151,7 +151,9 @@ def test_the_teacher_guides_training_only_when_enabled_and_asked():
     from embedtune.config import TeacherConfig
 
     assert not TeacherConfig().guides and not TeacherConfig().distills
-    assert TeacherConfig(enabled=True).guides and TeacherConfig(enabled=True).distills
-    judge_only = TeacherConfig(enabled=True, guide_training=False)
+    # The recipe: the teacher curates (its round trip) and does not distil.
+    assert TeacherConfig(enabled=True).guides and not TeacherConfig(enabled=True).distills
+    judge_only = TeacherConfig(enabled=True, guide_training=False, distill_weight=1)
     assert not judge_only.guides and not judge_only.distills
-    assert not TeacherConfig(enabled=True, distill_weight=0).distills
+    assert TeacherConfig(enabled=True, distill_weight=1).distills
+    assert TeacherConfig(enabled=True, margin_mse_weight=1).distills

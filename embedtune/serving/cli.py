@@ -140,6 +140,12 @@ def main(argv: list[str], index_dir: str = "index", stdin: TextIO | None = None)
         print(f"The index at {index.path} cannot be used: {exc}. Rebuild it with "
               f"`python run.py --config {args.config}`.", file=sys.stderr)
         return 2
+    manifest = index.manifest
+    status = {True: "promoted to production", False: "not promoted by the gate"}.get(
+        manifest.get("promoted"), "promotion unknown")
+    print(f"Index {index.path}: {manifest['n_chunks']} chunks, model {manifest['model']} "
+          f"(version {manifest.get('model_version') or '?'}, {status}), reading "
+          f"{index.reading.name}", file=sys.stderr)
     if args.question:
         session.answer(" ".join(args.question), args.top_k, sys.stdout)
     if args.interactive:

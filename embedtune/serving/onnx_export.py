@@ -104,9 +104,13 @@ class _Wrapped:
 
 
 def _trace(model: Any, path: Path) -> None:
+    """Trace the transformer with eager attention: onnxruntime fuses and quantizes that graph
+    (an SDPA trace runs about 0.7x as fast as torch here, an eager one as fast; the int8 file
+    from it about twice as fast), then restore the model's own attention."""
     import torch
 
     transformer = model[0].auto_model.to("cpu").eval()
+    attention = transformer.config._attn_implementation
     sample = model.tokenizer(["an example sentence to trace"], return_tensors="pt")
     names = [n for n in INPUTS if n in sample]
     axes = {n: {0: "batch", 1: "tokens"} for n in names}
@@ -114,12 +118,16 @@ def _trace(model: Any, path: Path) -> None:
     # The tracer warns that transformers' mask helpers branch on shapes; the branches it fixes
     # (no causal mask, no extra padding) hold for every encoder batch, which the tests check
     # with padded batches against the torch model.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
-        torch.onnx.export(_Wrapped.build(transformer, names), tuple(sample[n] for n in names),
-                          str(path), input_names=names, output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    try:
+        transformer.set_attn_implementation("eager")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message="Exporting aten::index operator")
+            torch.onnx.export(_Wrapped.build(transformer, names), tuple(sample[n] for n in names),
+                              str(path), input_names=names, output_names=["last_hidden_state"],
+                              dynamic_axes=axes, opset_version=17, dynamo=False)
+    finally:
+        transformer.set_attn_implementation(attention)
 
 
 def _optimize(source: Path, target: Path) -> None:
@@ -176,6 +184,10 @@ class OnnxModel:
     normalisation, prompts and ``max_seq_length`` all come from it.
     """
 
+    # onnxruntime on CPU runs fastest on small batches (8 texts: 10-15 % faster than 32 here),
+    # so a larger requested batch is run in pieces of this size.
+    max_batch = 8
+
     def __init__(self, folder: str | Path, file: str = FORMATS["onnx"],
                  max_seq_length: int | None = None, threads: int | None = None):
         import onnxruntime as ort
@@ -204,8 +216,12 @@ class OnnxModel:
     def encode(self, texts: Sequence[str], batch_size: int = 32,
                normalize_embeddings: bool = False, **_: Any) -> np.ndarray:
         out = []
-        for start in range(0, len(texts), batch_size):
-            batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True,
+        step = max(1, min(batch_size, self.max_batch))
+        # Longest first, as sentence-transformers does, so that a batch pads little.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        ordered = [texts[i] for i in order]
+        for start in range(0, len(ordered), step):
+            batch = self.tokenizer(ordered[start:start + step], padding=True,
                                    truncation=True, max_length=self.max_seq_length,
                                    return_tensors="np")
             hidden = self.session.run(None, {n: batch[n].astype(np.int64)
@@ -213,7 +229,8 @@ class OnnxModel:
             out.append(pool(hidden, batch["attention_mask"], self.pooling))
         if not out:
             return np.zeros((0, self.session.get_outputs()[0].shape[-1]), dtype=np.float32)
-        vectors = np.concatenate(out).astype(np.float32)
+        vectors = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.concatenate(out)
         if self.normalize or normalize_embeddings:
             vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
         return vectors
