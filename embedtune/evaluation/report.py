@@ -276,7 +276,7 @@ def export_lines(exports: dict[str, Any]) -> list[str]:
     timed on the same chunks, beside the torch model."""
     head, rows = _export_rows(exports)
     lines = [f"Exports, scored on the {exports['n_queries']} test queries in the shipped reading "
-             f"({exports['reading']}), timed on {exports['timed_chunks']} chunks "
+             f"({exports['reading']}), timed indexing {exports['timed_chunks']} chunks in it "
              f"(tolerance {exports['tolerance']}):", "",
              "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -294,7 +294,7 @@ def _exports_html(exports: dict[str, Any] | None) -> str:
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in exports.get("server_problems", []))
     return (f"<h3 id='exports'>Exports</h3><p>Each format loaded back and scored on the "
             f"{exports['n_queries']} test queries in the shipped reading "
-            f"({html.escape(exports['reading'])}), timed on {exports['timed_chunks']} chunks; "
+            f"({html.escape(exports['reading'])}), timed indexing {exports['timed_chunks']} chunks in it; "
             f"a format losing more than {exports['tolerance']} is flagged and not shipped.</p>"
             "<table class='data'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
             + f"</tr>{body}</table>" + (f"<ul>{problems}</ul>" if problems else ""))

@@ -18,6 +18,7 @@ export is scored by exactly the code that scores the torch model.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -144,7 +145,16 @@ def _quantize(source: Path, target: Path) -> None:
     """Dynamic int8 of the unfused graph (the quantizer does not know the fused operators)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    # The quantizer advises its optional pre-processing (shape inference) on the root logger for
+    # every model; whether the int8 file is good enough is what the export's scoring measures,
+    # so the advice is kept out of the run's log.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
 
 
 def export_onnx(model: Any, folder: Path, formats: Sequence[str]) -> dict[str, Path]:
