@@ -53,24 +53,29 @@ def format_hits(hits: list[SearchHit], width: int = 100) -> str:
 
 
 def format_side_by_side(left: list[SearchHit], right: list[SearchHit], names: tuple[str, str],
-                        width: int = 120) -> str:
-    """Two rankings in columns; ``=`` marks a chunk both rank in their top k."""
+                        width: int | None = None) -> str:
+    """Two rankings in columns, each hit as its rank, score and source, then the start of its
+    text; ``=`` marks a chunk both rank in their top k."""
+    import shutil
+
+    width = width or max(100, min(shutil.get_terminal_size((140, 40)).columns, 200))
     column = (width - 3) // 2
     both = {h.chunk_id for h in left} & {h.chunk_id for h in right}
 
-    def cell(hit: SearchHit | None) -> str:
+    def cell(hit: SearchHit | None) -> list[str]:
         if hit is None:
-            return ""
+            return ["", "", ""]
         mark = "=" if hit.chunk_id in both else " "
-        head = f"{hit.rank:>2}.{mark}{hit.score:.3f} {_where(hit)}: "
-        return textwrap.shorten(head + " ".join((hit.best_window or hit.text).split()),
-                                width=column, placeholder="...")
+        head = f"{hit.rank:>2} {mark} {hit.score:.3f}  {_where(hit)}"
+        head = head if len(head) <= column else head[: column - 3] + "..."
+        body = textwrap.wrap(_snippet(hit, 2 * (column - 7)), column - 7)[:2]
+        return [head] + ["       " + line for line in body] + [""] * (2 - len(body))
 
     lines = [f"{names[0]:<{column}} | {names[1]}", "-" * column + "-+-" + "-" * column]
     for i in range(max(len(left), len(right))):
-        a = left[i] if i < len(left) else None
-        b = right[i] if i < len(right) else None
-        lines.append(f"{cell(a):<{column}} | {cell(b)}")
+        a = cell(left[i] if i < len(left) else None)
+        b = cell(right[i] if i < len(right) else None)
+        lines += [f"{x:<{column}} | {y}" for x, y in zip(a, b)]
     lines.append("(= ranked by both)")
     return "\n".join(lines)
 

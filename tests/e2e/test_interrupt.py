@@ -34,7 +34,8 @@ from tests.generation.scripted_server import ScriptedServer
 
 pytestmark = pytest.mark.e2e
 
-LATER_STEPS = {"curate_queries", "finetune_model", "evaluate_models", "promote_model", "write_report"}
+LATER_STEPS = {"curate_queries", "finetune_model", "evaluate_models", "promote_model", "export_model",
+               "write_report"}
 
 
 def slow_answer(body):
