@@ -105,9 +105,16 @@ def open_report(browser, dashboard_url: str, run_id: str, artifact: str, timeout
     from tests.browser import click_when_ready, wait_for
 
     browser.get(f"{dashboard_url}/projects/default/runs/{run_id}")
-    node = wait_for(
-        lambda: browser.find_elements(By.XPATH, f"//p[normalize-space()='{artifact}']"),
-        timeout, f"the {artifact} node in the run's DAG")[0]
+    # The DAG draws only the nodes in view, and it may open zoomed in on its first steps: fit it
+    # to the view until the artifact's node is drawn.
+    def artifact_node():
+        found = browser.find_elements(By.XPATH, f"//p[normalize-space()='{artifact}']")
+        if not found:
+            for button in browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Fit view']"):
+                browser.execute_script("arguments[0].click()", button)
+        return found
+
+    node = wait_for(artifact_node, timeout, f"the {artifact} node in the run's DAG")[0]
     # A DAG of ~30 nodes is drawn to fit; a script click reaches a node however small it is.
     browser.execute_script("arguments[0].click()", node)
     click_when_ready(browser, By.XPATH, "//button[@role='tab'][normalize-space()='Visualization']",
