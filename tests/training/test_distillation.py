@@ -124,7 +124,7 @@ def test_a_short_training_with_the_teacher_changes_the_model(base_model_path):
     model = load_model(base_model_path, 64)
     before = model.encode(["What is item number 3 about?"])
     config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=2, learning_rate=1e-4)
-    _, stats = finetune(model, rows(), config, vectors(), TeacherConfig(enabled=True))
+    _, stats = finetune(model, rows(), config, vectors(), TeacherConfig(enabled=True, distill_weight=1))
     assert stats["teacher_distillation"] == 1.0 and stats["train_steps"] == 2
     assert not np.allclose(before, model.encode(["What is item number 3 about?"]))
 
@@ -135,7 +135,7 @@ def test_distillation_refuses_options_it_does_not_implement(base_model_path):
     model = load_model(base_model_path, 64)
     config = TrainingConfig(max_seq_length=64, batch_size=4, max_steps=1, guided_negatives=True)
     with pytest.raises(ValueError, match="guided_negatives"):
-        finetune(model, rows(), config, vectors(), TeacherConfig(enabled=True))
+        finetune(model, rows(), config, vectors(), TeacherConfig(enabled=True, distill_weight=1))
 
 
 @pytest.mark.teacher
