@@ -244,16 +244,14 @@ def update_index(run_response, config: RunConfig, paths: dict[str, Path]):
     """Keep ``<output_dir>/index`` in step with the exported model and this run's chunks
     (``embedtune.serving.index``): rebuilt for a new model, partly re-embedded for changed
     documents, untouched otherwise."""
-    from sentence_transformers import SentenceTransformer
-
     from embedtune.retrieval import RetrievalSpec
     from embedtune.serving.index import CorpusIndex
+    from embedtune.training.models import load_model
 
     spec = RetrievalSpec.read(paths["retrieval"])
     chunks = run_response.steps["chunk_documents"].outputs[C.CHUNKS_ARTIFACT][0].load()
     promotion = json.loads(paths["promotion"].read_text(encoding="utf-8"))
-    model = SentenceTransformer(str(paths["model"]), device="cpu")
-    model.max_seq_length = spec.max_seq_length
+    model = load_model(str(paths["model"]), spec.max_seq_length)
     return CorpusIndex(config.output_dir / INDEX_DIR).update(
         model, paths["model"], spec.reading, chunks.to_list(),
         batch_size=config.evaluation.batch_size,

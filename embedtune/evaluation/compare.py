@@ -57,6 +57,14 @@ def evaluate_systems(
     return results
 
 
+def evaluated_rows(evaluation_result: Mapping[str, Any],
+                   rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The test rows the evaluation scored (those its rule filters kept), in their order: what a
+    later step scores again must be the same queries."""
+    kept = {q["query_id"] for q in evaluation_result["per_query"]}
+    return [r for r in rows if r["query_id"] in kept]
+
+
 def hybrid_label(label: str) -> str:
     """The report's name for ``label`` fused with BM25."""
     return f"{label}+{BM25}"

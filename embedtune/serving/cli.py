@@ -15,19 +15,11 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from embedtune.serving.index import CorpusIndex, CorpusIndexError, SearchHit
 
 BASE_SUFFIX = "-base"
-
-
-def _load(folder: str, max_seq_length: int) -> Any:
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(folder, device="cpu")
-    model.max_seq_length = max_seq_length
-    return model
 
 
 def _where(hit: SearchHit) -> str:
@@ -86,14 +78,14 @@ class Session:
     def __init__(self, index: CorpusIndex, compare_with: str | None = None):
         manifest = index.manifest
         self.index = index
-        self.model = _load(manifest["model"], manifest["max_seq_length"])
+        from embedtune.training.models import load_model, resolve_model_path
+
+        self.model = load_model(manifest["model"], manifest["max_seq_length"])
         self.base_index = self.base_model = None
         if compare_with is not None:
-            from embedtune.training.models import resolve_model_path
-
             folder = resolve_model_path(compare_with)
             self.base_index = CorpusIndex(index.path.with_name(index.path.name + BASE_SUFFIX))
-            self.base_model = _load(folder, manifest["max_seq_length"])
+            self.base_model = load_model(folder, manifest["max_seq_length"])
             update = self.base_index.update(self.base_model, folder,
                                             index.reading, index.chunks(),
                                             details={"compared_with": manifest["model"]})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -60,22 +60,20 @@ class ExportReport(BaseModel):
         return [f.format for f in self.formats if f.format != TORCH and not f.flagged]
 
 
-def _rate(encode, texts: Sequence[str], batch_size: int) -> float:
-    """Texts per second (one untimed warm-up batch first)."""
-    encode(list(texts[:batch_size]), batch_size=batch_size)
+def _per_second(encode: Callable[[list[str]], Any], texts: Sequence[str], batch_size: int) -> float:
+    """Texts handled per second by ``encode`` (one untimed warm-up batch first)."""
+    encode(list(texts[:batch_size]))
     started = time.perf_counter()
-    encode(list(texts), batch_size=batch_size)
+    encode(list(texts))
     return len(texts) / max(time.perf_counter() - started, 1e-9)
 
 
 def _chunk_rate(model: Any, texts: Sequence[str], reading: Reading, batch_size: int) -> float:
     """Chunks indexed per second in ``reading``: every vector the index stores for them (the
     chunk's own and/or its windows), as re-embedding a corpus costs."""
-    ids = [str(i) for i in range(len(texts))]
-    encode_corpus(model, ids[:batch_size], list(texts[:batch_size]), [reading], batch_size)
-    started = time.perf_counter()
-    encode_corpus(model, ids, list(texts), [reading], batch_size)
-    return len(texts) / max(time.perf_counter() - started, 1e-9)
+    return _per_second(lambda batch: encode_corpus(model, [str(i) for i in range(len(batch))],
+                                                   batch, [reading], batch_size),
+                       texts, batch_size)
 
 
 def _megabytes(path: Path) -> float:
@@ -98,9 +96,14 @@ def export_and_score(
     tolerance: float,
     batch_size: int = 64,
     timed_chunks: int = 256,
+    torch_metrics: dict[str, float] | None = None,
 ) -> ExportReport:
     """Save ``model`` to ``folder`` (server-ready), export ``formats`` into it, score and time
-    every format; flagged exports are deleted from the folder."""
+    every format; flagged exports are deleted from the folder.
+
+    ``torch_metrics``: the torch model's metrics on these queries in this reading, when the
+    run's evaluation has them already (the same ranking code), so it is not scored twice.
+    """
     started = time.monotonic()
     folder = Path(folder)
     model.save(str(folder))
@@ -113,19 +116,23 @@ def export_and_score(
     results: list[FormatResult] = []
     reference = None
     for name, candidate in candidates.items():
-        scored = evaluate_retrieval(candidate, queries, relevant, corpus_ids, corpus_texts,
-                                    k_values, batch_size, label=name, reading=reading)
-        value = scored.metrics[metric]
+        if name == TORCH and torch_metrics is not None:
+            metrics = dict(torch_metrics)
+        else:
+            metrics = evaluate_retrieval(candidate, queries, relevant, corpus_ids, corpus_texts,
+                                         k_values, batch_size, label=name, reading=reading).metrics
+        value = metrics[metric]
         reference = value if reference is None else reference
         chunks_rate = _chunk_rate(candidate, sample, reading, batch_size)
-        queries_rate = _rate(candidate.encode_query, list(queries), batch_size)
+        queries_rate = _per_second(lambda batch: candidate.encode_query(batch, batch_size=batch_size),
+                                   list(queries), batch_size)
         torch_rate = results[0].chunks_per_second if results else chunks_rate
         change = round(value - reference, 4)
         flagged = change < -tolerance
         results.append(FormatResult(
             format=name, file=None if name == TORCH else f"{ONNX_DIR}/{FORMATS[name]}",
             megabytes=_megabytes(folder if name == TORCH else files[name]),
-            metrics={k: round(v, 4) for k, v in scored.metrics.items()}, metric_change=change,
+            metrics={k: round(v, 4) for k, v in metrics.items()}, metric_change=change,
             chunks_per_second=round(chunks_rate, 1), queries_per_second=round(queries_rate, 1),
             speedup=round(chunks_rate / torch_rate, 2), flagged=flagged,
             reason=(f"{metric} {change:+.4f} against the torch model, beyond the tolerance "

@@ -99,6 +99,10 @@ def chunk_hash(chunk: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
 def _quote(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -216,7 +220,7 @@ class CorpusIndex:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest = {**info, "n_chunks": len(rows), "n_vectors": len(vectors),
                     "built_at": now, "updated_at": now}
-        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _write_manifest(partial, manifest)
         old = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.path.exists():
@@ -243,7 +247,7 @@ class CorpusIndex:
             chunks_table.delete(where)
         manifest.update(n_chunks=chunks_table.count_rows(), n_vectors=vectors_table.count_rows(),
                         updated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        (self.path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _write_manifest(self.path, manifest)
         return IndexUpdate(rebuilt=False, reason="same model and reading",
                            embedded_chunks=len(new), kept_chunks=len(rows) - len(new),
                            removed_chunks=len(stale), n_chunks=manifest["n_chunks"],
@@ -289,7 +293,7 @@ class CorpusIndex:
                 if len(folded) >= top_k or len(hits) < limit or limit >= n_vectors:
                     break
                 limit *= 4
-            best = {cid: (s, t) for cid, (s, t) in folded.items()}
+            best = dict(folded)
         if reading.uses_chunk_vector:
             chunk_hits = {h["chunk_id"]: float(np.dot(q, h["vector"]))
                           for h in nearest(CHUNK_KIND, max(top_k * 4, 16) if best else top_k)}

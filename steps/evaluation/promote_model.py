@@ -8,7 +8,7 @@ from zenml.enums import ModelStages
 
 import constants as C
 from embedtune.config import EvaluationConfig, PromotionConfig
-from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_systems
+from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_systems, evaluated_rows
 from embedtune.evaluation.promotion import NoTrainingOption, decide_promotion
 from embedtune.evaluation.significance import PairedDifference
 from embedtune.retrieval.reading import CHUNK, Reading
@@ -62,8 +62,7 @@ def promote_model(
             production_name = prod.name
             model = prod.get_model_artifact(C.FINETUNED_MODEL_ARTIFACT).load()
             reading = production_reading(prod.run_metadata)
-            kept = {q["query_id"] for q in evaluation_result["per_query"]}
-            rows = [r for r in test_queries.to_list() if r[C.QUERY_ID] in kept]
+            rows = evaluated_rows(evaluation_result, test_queries.to_list())
             results = evaluate_systems(
                 [r[C.QUERY] for r in rows], [{r[C.CHUNK_ID]} for r in rows],
                 chunks[C.CHUNK_ID], chunks[C.TEXT], {"production": model},

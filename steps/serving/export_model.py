@@ -8,6 +8,7 @@ from zenml import log_metadata, step
 
 import constants as C
 from embedtune.config import EvaluationConfig, ExportConfig
+from embedtune.evaluation.compare import evaluated_rows
 from embedtune.retrieval.reading import Reading
 from embedtune.serving.exports import export_and_score
 from embedtune.serving.onnx_export import ONNX_DIR
@@ -23,13 +24,13 @@ def export_model(
     evaluation: EvaluationConfig,
 ) -> Tuple[Annotated[dict[str, Any], C.EXPORT_ARTIFACT], Annotated[Path, C.ONNX_EXPORTS_ARTIFACT]]:
     """ONNX exports of the model this run trained, each loaded back and scored on the test
-    queries the evaluation kept, in the shipped reading, beside the torch model, and timed.
+    queries the evaluation kept, in the shipped reading, beside the torch model (its scores
+    are the evaluation's), and timed.
 
     Returns the scores (``export.json``) and the ``onnx/`` folder of the exports that passed
     the tolerance; ``run.py`` puts that folder into the exported model.
     """
-    kept = {q["query_id"] for q in evaluation_result["per_query"]}
-    rows = [r for r in test_queries.to_list() if r[C.QUERY_ID] in kept]
+    rows = evaluated_rows(evaluation_result, test_queries.to_list())
     folder = Path(tempfile.mkdtemp(prefix="embedtune-export-")) / "model"
     report = export_and_score(
         finetuned_model, folder, [f.value for f in export.formats],
@@ -37,6 +38,7 @@ def export_model(
         chunks[C.CHUNK_ID], chunks[C.TEXT], Reading(**evaluation_result["shipped"]["reading"]),
         evaluation.k_values, evaluation_result["readings"]["metric"], export.tolerance,
         evaluation.batch_size, export.timed_chunks,
+        torch_metrics=evaluation_result["metrics"][evaluation_result["candidate"]],
     )
     result = report.model_dump(mode="json")
     log_metadata({"export": {f["format"]: {"metric_change": f["metric_change"],
