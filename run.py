@@ -31,7 +31,7 @@ os.environ.setdefault(C.ZENML_ANALYTICS_ENV, "false")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from embedtune.config import ConfigError, RunConfig, load_config  # noqa: E402
+from embedtune.config import ConfigError, RunConfig, load_config, shaping_settings  # noqa: E402
 from embedtune.retrieval.index import RETRIEVAL_FILE  # noqa: E402
 
 INDEX_DIR = "index"  # under output_dir: what `run.py search` reads
@@ -61,9 +61,7 @@ def model_version_name(config: RunConfig, corpus_fingerprint: str) -> str:
     left out: they decide about a model, when and where to build it, or how to hand it over,
     without changing what is built.
     """
-    unrelated = {"output_dir", "enable_cache", "model", "promotion", "schedule", "execution",
-                 "export"}
-    settings = config.model_dump(mode="json", exclude=unrelated)
+    settings = shaping_settings(config)  # the fields marked in embedtune/config.py
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"data-{corpus_fingerprint[:8]}-cfg-{digest}"
 
@@ -246,7 +244,7 @@ def update_index(run_response, config: RunConfig, paths: dict[str, Path]):
     documents, untouched otherwise."""
     from embedtune.retrieval import RetrievalSpec
     from embedtune.serving.index import CorpusIndex
-    from embedtune.training.models import load_model
+    from embedtune.models import load_model
 
     spec = RetrievalSpec.read(paths["retrieval"])
     chunks = run_response.steps["chunk_documents"].outputs[C.CHUNKS_ARTIFACT][0].load()
@@ -322,7 +320,7 @@ def interrupted_message(config: RunConfig, signal_name: str, argv: list[str]) ->
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("argilla-"):
-        from embedtune.review import cli as argilla_cli
+        from argilla_local import cli as argilla_cli
 
         return argilla_cli.main(argv)
     if argv and argv[0] == "schedule":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,6 +18,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Which settings define what a run builds, marked once on the field and read by every user:
+# the model version's name (run.py) and the benchmark's cache of generated queries both hash
+# ``shaping_settings``. A field marked OUTSIDE_THE_MODEL decides about a model, when or where to
+# build it or how to hand it over, without changing it (the gate, the schedule, the stack, the
+# exports); RUNTIME_ONLY marks generation settings that change how fast or how robustly the
+# answers come, never what they say.
+_SHAPES = "shapes_model"
+OUTSIDE_THE_MODEL = {_SHAPES: False}
+RUNTIME_ONLY = {_SHAPES: False}
+
+
+def shaping_settings(settings: BaseModel) -> dict[str, Any]:
+    """``settings`` as JSON-able data, without the fields marked as not shaping the model."""
+    dumped = settings.model_dump(mode="json")
+    shaping: dict[str, Any] = {}
+    for name, info in type(settings).model_fields.items():
+        if (info.json_schema_extra or {}).get(_SHAPES) is False:
+            continue
+        value = getattr(settings, name)
+        shaping[name] = shaping_settings(value) if isinstance(value, BaseModel) else dumped[name]
+    return shaping
 
 
 class OnBadFile(str, Enum):
@@ -159,58 +182,58 @@ class GenerationConfig(_Strict):
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_new_tokens: int = Field(default=320, ge=16)
-    max_chunk_tokens: int = Field(
+    max_chunk_words: int = Field(
         default=600, ge=32, description="Chunk text is cut to this many words in the prompt."
     )
-    concurrency: int = Field(
+    concurrency: int = Field(json_schema_extra=RUNTIME_ONLY, 
         default=16,
         ge=1,
         description="Requests in flight at once to a served backend (a new one starts as soon as "
         "one finishes). The embedded backend sends as many as it has parallel slots "
         "(generation.embedded.parallel_slots): more would only queue inside llama.cpp.",
     )
-    timeout_s: float = Field(
+    timeout_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
         default=300.0, gt=0, description="Per-request limit; a request over it is retried."
     )
-    max_retries: int = Field(
+    max_retries: int = Field(json_schema_extra=RUNTIME_ONLY, 
         default=4,
         ge=0,
         description="Retries per chunk after a transient error (429, 5xx, timeout, lost "
         "connection, malformed response). Auth errors and unknown models are not retried: they "
         "stop the run at once.",
     )
-    backoff_initial_s: float = Field(
+    backoff_initial_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
         default=1.0, ge=0, description="First retry delay; it doubles per retry, with jitter."
     )
-    backoff_max_s: float = Field(default=30.0, ge=0, description="Cap of the exponential delay.")
-    max_retry_after_s: float = Field(
+    backoff_max_s: float = Field(json_schema_extra=RUNTIME_ONLY, default=30.0, ge=0, description="Cap of the exponential delay.")
+    max_retry_after_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
         default=120.0,
         ge=0,
         description="A server's Retry-After is honoured up to this many seconds; a longer one "
         "fails the chunk instead of stalling the run (repeated, it trips the failure cap).",
     )
-    unparsable_retries: int = Field(
+    unparsable_retries: int = Field(json_schema_extra=RUNTIME_ONLY, 
         default=1,
         ge=0,
         description="Requests again when an answer cannot be parsed. A flaky proxy or a cut "
         "answer may succeed on a second try; a local model at temperature 0 usually repeats "
         "itself, so more rarely helps.",
     )
-    resume: bool = Field(
+    resume: bool = Field(json_schema_extra=RUNTIME_ONLY, 
         default=True,
         description="Keep every finished chunk's answer in a resume cache keyed by its content, "
         "prompt, model and generation parameters, so a rerun after a crash or Ctrl-C sends no "
         "request for chunks already done.",
     )
-    cache_dir: Path | None = Field(
+    cache_dir: Path | None = Field(json_schema_extra=RUNTIME_ONLY, 
         default=None,
         description="Folder of the resume cache (one file per split); default "
         "$EMBEDTUNE_CACHE_DIR/generation or ~/.cache/embedtune/generation.",
     )
-    max_failed_fraction: float = Field(
+    max_failed_fraction: float = Field(json_schema_extra=RUNTIME_ONLY, 
         default=0.5, ge=0, le=1, description="Stop if more chunks than this fraction fail..."
     )
-    failure_check_after: int = Field(default=8, ge=1, description="...once this many are done.")
+    failure_check_after: int = Field(json_schema_extra=RUNTIME_ONLY, default=8, ge=1, description="...once this many are done.")
     max_chunks: int | None = Field(
         default=None, ge=1, description="Generate for at most this many chunks per split (smoke tests)."
     )
@@ -226,13 +249,13 @@ class GenerationConfig(_Strict):
         description="Spending cap on prompt tokens per pipeline run (as the server reports them); "
         "a request whose estimated prompt would cross it is not sent. Stops like max_requests.",
     )
-    price_per_million_input_tokens: float | None = Field(
+    price_per_million_input_tokens: float | None = Field(json_schema_extra=RUNTIME_ONLY, 
         default=None, ge=0, description="Price of 1M prompt tokens, for the cost `plan` prints."
     )
-    price_per_million_output_tokens: float | None = Field(
+    price_per_million_output_tokens: float | None = Field(json_schema_extra=RUNTIME_ONLY, 
         default=None, ge=0, description="Price of 1M output tokens, for the cost `plan` prints."
     )
-    embedded: EmbeddedLLMConfig = EmbeddedLLMConfig()
+    embedded: EmbeddedLLMConfig = Field(default=EmbeddedLLMConfig(), json_schema_extra=RUNTIME_ONLY)
 
     @model_validator(mode="after")
     def _served_backend_needs_model(self) -> "GenerationConfig":
@@ -298,46 +321,11 @@ class CurationConfig(_Strict):
 
     filtering: QueryFilterConfig = QueryFilterConfig()
     hard_negatives: HardNegativeConfig = HardNegativeConfig()
-    sentence_pairs: bool = Field(
-        default=False,
-        description="Add one self-supervised pair per training chunk: a sentence of the chunk as "
-        "the query, the rest of the chunk as the positive (inverse cloze task). Free (no LLM) "
-        "in-domain signal; trained as a dataset of its own so that a chunk is never its own "
-        "in-batch negative.",
-    )
-    compound_queries: int = Field(
-        default=0, ge=0,
-        description="Per training chunk, add up to this many longer queries that join two of "
-        "its kept questions (\"What is X? How does Y change?\"), so the model also learns "
-        "multi-part queries. 0 disables.",
-    )
-    check_llm_negatives: bool = Field(
-        default=True,
-        description="Blank an LLM negative query that the base model finds at least as close to "
-        "the chunk as its positives (probably answerable).",
-    )
 
 
 class Loss(str, Enum):
     mnrl = "mnrl"
     cached_mnrl = "cached_mnrl"
-
-
-class LossDirection(str, Enum):
-    """Which similarities the contrastive softmax compares (sentence-transformers' ``directions``)."""
-
-    query_to_doc = "query_to_doc"      # the query against every chunk in the batch: plain MNRL
-    doc_to_query = "doc_to_query"      # the chunk against every query (symmetric InfoNCE)
-    query_to_query = "query_to_query"  # the query against the batch's other queries (GTE)
-    doc_to_doc = "doc_to_doc"          # the chunk against the batch's other chunks (GTE)
-
-
-class HardnessMode(str, Enum):
-    """Which negatives get their logit raised by ``hardness_strength x`` their (detached) similarity."""
-
-    in_batch_negatives = "in_batch_negatives"  # Lan et al. 2025 use strength 9
-    hard_negatives = "hard_negatives"          # mined negatives only (EmbeddingGemma uses 5)
-    all_negatives = "all_negatives"
 
 
 class TrainingConfig(_Strict):
@@ -380,39 +368,6 @@ class TrainingConfig(_Strict):
         default=20.0, gt=0,
         description="Inverse temperature of the contrastive softmax (20 = temperature 0.05).",
     )
-    loss_directions: list[LossDirection] = Field(
-        default=[LossDirection.query_to_doc],
-        description="Similarity terms in the softmax. The default is plain MNRL; adding "
-        "doc_to_query makes it symmetric, query_to_query and doc_to_doc add the batch's other "
-        "texts of the same side as negatives (GTE's improved contrastive loss). Neither beat "
-        "the default on the development benchmark (benchmarks/README.md).",
-    )
-    partition_mode: Literal["joint", "per_direction"] = Field(
-        default="joint",
-        description="One softmax over all directions (joint) or one per direction, averaged "
-        "(per_direction: only with query_to_doc and doc_to_query).",
-    )
-    hardness_mode: HardnessMode | None = Field(
-        default=None,
-        description="Weight harder negatives up inside the softmax (null: off). Needs "
-        "hardness_strength > 0; hard_negatives also needs negative columns (mined negatives or "
-        "use_llm_negatives). in_batch_negatives at 9 did not beat leaving it off on the "
-        "development benchmark (within the training seed's spread).",
-    )
-    hardness_strength: float = Field(default=0.0, ge=0)
-    guided_negatives: bool = Field(
-        default=False,
-        description="GISTEmbed (Solatorio 2024): a frozen copy of the base model scores every "
-        "in-batch negative, and those it rates at least as close to the query as the positive "
-        "(likely other valid answers in a repetitive corpus) are left out of the softmax. Costs "
-        "one more forward pass per batch. Works with query_to_doc, plus query_to_query and "
-        "doc_to_doc; not with doc_to_query or hardness weighting.",
-    )
-    guide_margin: float = Field(
-        default=0.0, ge=0, lt=1,
-        description="guided_negatives only: also drop negatives the guide rates within this "
-        "margin below the positive (absolute cosine).",
-    )
     learning_rate: float = Field(default=3e-5, gt=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     weight_decay: float = Field(default=0.01, ge=0)
@@ -424,79 +379,19 @@ class TrainingConfig(_Strict):
         "(e.g. on a GPU step operator, see execution.training_step_operator), else the CPU; "
         "`cuda` fails instead of silently training on the CPU.",
     )
-    base_weight: float = Field(
-        default=0.0, ge=0, lt=1,
-        description="After training, average the weights: base_weight x base + (1 - base_weight) "
-        "x finetuned (WiSE-FT), to keep part of what the base model knew. On the development "
-        "benchmark 0.3 and 0.5 lost NDCG@10 (benchmarks/README.md); 0 keeps the finetuned "
-        "weights as they are.",
-    )
-    use_llm_negatives: bool = Field(
-        default=False,
-        description="Also train (chunk -> query) with the LLM's negative query as a hard negative, "
-        "where curation kept it. Off by default: the embedded model's negatives are often still "
-        "answered by the chunk.",
-    )
-
-    @model_validator(mode="after")
-    def _check_loss(self) -> "TrainingConfig":
-        directions = set(self.loss_directions)
-        if LossDirection.query_to_doc not in directions:
-            raise ValueError(
-                "training.loss_directions must include query_to_doc: it is the term that scores "
-                "each query against its own chunk."
-            )
-        if len(directions) != len(self.loss_directions):
-            raise ValueError("training.loss_directions lists a direction twice.")
-        same_side = directions & {LossDirection.query_to_query, LossDirection.doc_to_doc}
-        if self.partition_mode == "per_direction" and same_side:
-            raise ValueError(
-                "training.partition_mode per_direction works only with query_to_doc and "
-                f"doc_to_query; drop {sorted(d.value for d in same_side)} or use joint."
-            )
-        if self.guided_negatives and (
-            LossDirection.doc_to_query in directions or self.hardness_mode is not None
-        ):
-            raise ValueError(
-                "training.guided_negatives (GISTEmbed) supports query_to_doc, query_to_query and "
-                "doc_to_doc only, without hardness weighting: drop doc_to_query and "
-                "hardness_mode, or turn guided_negatives off."
-            )
-        if self.guide_margin and not self.guided_negatives:
-            raise ValueError("training.guide_margin needs training.guided_negatives: true.")
-        if (self.hardness_mode is None) != (self.hardness_strength == 0):
-            raise ValueError(
-                "training.hardness_mode and training.hardness_strength go together: set both "
-                "(e.g. in_batch_negatives and 9) or neither."
-            )
-        return self
-
-
-class RejectedPositive(str, Enum):
-    """What curation does with a query whose chunk the teacher ranks below ``round_trip_top_k``."""
-
-    keep = "keep"        # train on it as written
-    drop = "drop"        # leave it out (counted in the curation report)
-    relabel = "relabel"  # train it against the chunk the teacher ranks first (Gecko-style)
-
-
-class FalseNegativePolicy(str, Enum):
-    """What curation does with a mined negative the teacher scores at or above the positive."""
-
-    skip = "skip"          # not a negative; mining looks further down the ranking
-    positive = "positive"  # not a negative, and trained as one more positive of the query
 
 
 class TeacherConfig(_Strict):
-    """A stronger embedding model that guides curation and training (and is reported as one more
-    option that needs no finetuning). Off unless enabled: the bundled EmbeddingGemma-300M is a
-    1.2 GB model that encodes about one 512-token chunk a second on 2 cores."""
+    """A stronger embedding model that curates the training questions (and is reported as one
+    more option that needs no finetuning). Off unless enabled: the bundled EmbeddingGemma-300M is
+    a 1.2 GB model that encodes about one 512-token chunk a second on 2 cores."""
 
     enabled: bool = False
     guide_training: bool = Field(
         default=True,
-        description="Use the teacher in curation and training (its rules and the distillation "
-        "below). false: it is only evaluated, as an option that needs no finetuning.",
+        description="Use the teacher in curation: its round trip (round_trip_top_k) drops "
+        "questions it does not match to their chunk, and mining skips candidates it scores at or "
+        "above the positive. false: it is only evaluated, as an option that needs no finetuning.",
     )
     model: str = Field(
         default="bundled:embeddinggemma-300m",
@@ -525,29 +420,7 @@ class TeacherConfig(_Strict):
     round_trip_top_k: int | None = Field(
         default=3, ge=1,
         description="A training query whose own chunk the teacher ranks below this many training "
-        "chunks is handled as `rejected` says; null turns the teacher's round trip off.",
-    )
-    rejected: RejectedPositive = RejectedPositive.drop
-    false_negatives: FalseNegativePolicy = FalseNegativePolicy.skip
-    false_negative_margin: float = Field(
-        default=0.0, ge=0, lt=1,
-        description="A mined candidate whose teacher score is at least the positive's minus this "
-        "margin (cosine) is a false negative.",
-    )
-    distill_weight: float = Field(
-        default=0.0, ge=0,
-        description="Weight of KL(teacher || student) over each query's in-batch chunks, added to "
-        "the contrastive loss. 0 (the recipe): the teacher only curates; see benchmarks/README.md "
-        "for what distillation did.",
-    )
-    distill_temperature: float = Field(
-        default=0.05, gt=0,
-        description="Temperature of the teacher's softmax over cosines (the student's is 1/scale).",
-    )
-    margin_mse_weight: float = Field(
-        default=0.0, ge=0,
-        description="Weight of MarginMSE on (positive - mined negative) margins, as in GPL; needs "
-        "mined hard negatives.",
+        "chunks is dropped; null turns the teacher's round trip off.",
     )
     readings: list[Literal["chunk", "windows", "chunk+windows"]] = Field(
         default=["chunk"],
@@ -560,10 +433,6 @@ class TeacherConfig(_Strict):
     def guides(self) -> bool:
         """The teacher's vectors of the training side are computed and used by curation."""
         return self.enabled and self.guide_training
-
-    @property
-    def distills(self) -> bool:
-        return self.guides and (self.distill_weight > 0 or self.margin_mse_weight > 0)
 
 
 class EvaluationConfig(_Strict):
@@ -886,21 +755,21 @@ class RunConfig(_Strict):
     curation: CurationConfig = CurationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
-    promotion: PromotionConfig = PromotionConfig()
+    promotion: PromotionConfig = Field(default=PromotionConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
     teacher: TeacherConfig = TeacherConfig()
-    export: ExportConfig = ExportConfig()
-    model: ModelMetadata = ModelMetadata()
+    export: ExportConfig = Field(default=ExportConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
+    model: ModelMetadata = Field(default=ModelMetadata(), json_schema_extra=OUTSIDE_THE_MODEL)
     argilla: ArgillaConfig | None = Field(
         default=None, description="Human review in Argilla; off unless this section is present."
     )
     schedule: ScheduleConfig | None = Field(
-        default=None, description="Rerun on a cron schedule; off unless this section is present."
+        default=None, json_schema_extra=OUTSIDE_THE_MODEL, description="Rerun on a cron schedule; off unless this section is present."
     )
-    execution: ExecutionConfig = ExecutionConfig()
+    execution: ExecutionConfig = Field(default=ExecutionConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
     output_dir: Path = Field(
-        default=Path("outputs"), description="Where the finetuned model and report are exported."
+        default=Path("outputs"), json_schema_extra=OUTSIDE_THE_MODEL, description="Where the finetuned model and report are exported."
     )
-    enable_cache: bool = True
+    enable_cache: bool = Field(default=True, json_schema_extra=OUTSIDE_THE_MODEL)
 
     @model_validator(mode="after")
     def _metrics_are_measured(self) -> "RunConfig":
@@ -925,21 +794,23 @@ class RunConfig(_Strict):
             )
         return self
 
-    @model_validator(mode="after")
-    def _weighted_negatives_exist(self) -> "RunConfig":
-        # Checked here, before generation is paid for; finetune() checks the rows themselves.
-        if (self.training.hardness_mode is HardnessMode.hard_negatives
-                and not self.curation.hard_negatives.enabled and not self.training.use_llm_negatives):
-            raise ValueError(
-                "training.hardness_mode hard_negatives weights explicit negatives, but neither "
-                "curation.hard_negatives.enabled nor training.use_llm_negatives gives any: enable "
-                "one, or use in_batch_negatives."
-            )
-        return self
-
 
 class ConfigError(ValueError):
     """The YAML file is missing, unparsable or does not validate."""
+
+
+# Keys that once existed, so that an old config fails with what to do instead of "unknown key".
+RENAMED_KEYS = {"generation.max_chunk_tokens": "generation.max_chunk_words (it counts words)"}
+REMOVED_KEYS = dict.fromkeys(
+    ["training.loss_directions", "training.partition_mode", "training.hardness_mode",
+     "training.hardness_strength", "training.guided_negatives", "training.guide_margin",
+     "training.base_weight", "training.use_llm_negatives", "curation.sentence_pairs",
+     "curation.compound_queries", "teacher.distill_weight", "teacher.distill_temperature",
+     "teacher.margin_mse_weight", "teacher.false_negative_margin", "teacher.false_negatives",
+     "teacher.rejected", "curation.check_llm_negatives"],
+    "removed: it lost on the development benchmark (docs/experiments.md has its number); "
+    "delete it from the config",
+)
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:
@@ -948,7 +819,11 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "<root>"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see embedtune/config.py for valid keys)"
+            if key in RENAMED_KEYS:
+                message = f"renamed to {RENAMED_KEYS[key]}"
+            else:
+                message = REMOVED_KEYS.get(
+                    key, "unknown key (check the spelling; see embedtune/config.py for valid keys)")
         lines.append(f"  - {key}: {message}")
     return "\n".join(lines)
 

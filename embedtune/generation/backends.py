@@ -133,7 +133,7 @@ def build_llm(config: GenerationConfig, base_url: str | None = None) -> LLM:
 def llm_for(config: GenerationConfig) -> Iterator[tuple[LLM, str]]:
     """Yield a loaded distilabel LLM and a human-readable model name; start/stop what it needs."""
     if config.backend is Backend.embedded:
-        from embedtune.generation.embedded_model import GGUF_FILENAME, ensure_embedded_gguf
+        from embedtune.bundled.llm import GGUF_FILENAME, ensure_embedded_gguf
         from embedtune.generation.embedded_server import embedded_server
 
         with embedded_server(ensure_embedded_gguf(), config.embedded) as url:

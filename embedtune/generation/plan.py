@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import constants as C
+from embedtune import schema
 from embedtune.config import Backend, GenerationConfig, RunConfig
 from embedtune.generation.backends import request_generation_kwargs
 from embedtune.generation.parsing import ParseError, parse_generation
@@ -125,10 +125,10 @@ class GenerationPlan:
 
 def messages_for(row: dict[str, Any], config: GenerationConfig) -> Messages:
     """The messages the runner sends for a chunk row (``GenerateRetrievalQueries.format_input``)."""
-    return build_messages(row[C.TEXT], n_queries=config.queries_per_chunk,
+    return build_messages(row[schema.TEXT], n_queries=config.queries_per_chunk,
                           domain_context=config.domain_context,
                           extra_instructions=config.extra_instructions,
-                          max_chunk_words=config.max_chunk_tokens)
+                          max_chunk_words=config.max_chunk_words)
 
 
 def estimated_prompt_tokens(messages: Messages) -> int:
@@ -140,7 +140,7 @@ def estimated_prompt_tokens(messages: Messages) -> int:
 def prompt_counter(config: GenerationConfig) -> tuple[PromptCounter, str, bool]:
     """A prompt-token counter for the configured generator, what it is, and whether it is exact."""
     if config.backend is Backend.embedded:
-        from embedtune.generation.embedded_model import GGUF_FILENAME
+        from embedtune.bundled.llm import GGUF_FILENAME
         from embedtune.generation.tokenizer import embedded_tokenizer
 
         tokenizer = embedded_tokenizer()
@@ -211,12 +211,12 @@ def _cached(directory: Path, split: str, keys: list[str], config: GenerationConf
 def plan_run(config: RunConfig) -> GenerationPlan:
     """Load, chunk and split the corpus as the pipeline does, and plan its generation."""
     from embedtune.corpus import chunk_parts, load_corpus, split_by_document, tokenizer_counter
-    from embedtune.training.models import resolve_model_path
+    from embedtune.models import resolve_model_path
 
     loaded = load_corpus(config.corpus)
     chunks = chunk_parts(loaded.parts, tokenizer_counter(resolve_model_path(config.training.base_model)),
                          config.chunking)
     train, test = split_by_document(chunks, config.split)
     rows = {split: [dataclasses.asdict(c) for c in part]
-            for split, part in ((C.TRAIN, train), (C.TEST, test))}
+            for split, part in ((schema.TRAIN, train), (schema.TEST, test))}
     return plan_for_chunks(rows, config.generation, documents=loaded.counts()["documents"])

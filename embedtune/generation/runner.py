@@ -34,7 +34,7 @@ from typing import Any, Iterator, Sequence
 from distilabel.models.llms.base import LLM
 from tqdm.auto import tqdm
 
-import constants as C
+from embedtune import schema
 from embedtune.config import Backend, GenerationConfig
 from embedtune.generation.backends import llm_for
 from embedtune.generation.resume_cache import CachedAnswer, ResumeCache, cache_key
@@ -169,7 +169,7 @@ def query_id_for(chunk_id: str, index: int) -> str:
 
 
 def default_cache_dir() -> Path:
-    from embedtune.generation.embedded_model import cache_dir
+    from embedtune.bundled.files import cache_dir
 
     return cache_dir() / "generation"
 
@@ -178,7 +178,7 @@ def model_identity(config: GenerationConfig) -> str:
     """What "the same model" means for the resume cache: the GGUF's sha256 for the embedded
     model; backend and model name for served ones (the host may move, the model is the same)."""
     if config.backend is Backend.embedded:
-        from embedtune.generation.embedded_model import GGUF_SHA256
+        from embedtune.bundled.llm import GGUF_SHA256
 
         return f"embedded:{GGUF_SHA256}"
     return f"{config.backend.value}:{config.model}"
@@ -336,7 +336,7 @@ class _Driver:
             parsed = self.task.format_output(raw, chunk.row)
             if parsed[ERROR_COLUMN] is None:
                 if self.cache is not None:
-                    self.cache.put(chunk.key, chunk.row[C.CHUNK_ID],
+                    self.cache.put(chunk.key, chunk.row[schema.CHUNK_ID],
                                    CachedAnswer(raw or "", tokens_in, tokens_out))
                 return _Outcome(parsed=parsed, raw_output=raw or "", attempts=attempts)
             if unparsable >= self.config.unparsable_retries:
@@ -347,7 +347,7 @@ class _Driver:
 
     def _retrying(self, chunk: _Chunk, reason: str, number: int, budget: int, delay: float) -> None:
         self.stats.retries += 1
-        logger.info("Chunk %s: %s; retry %d/%d in %.1fs.", chunk.row[C.CHUNK_ID], reason[:200],
+        logger.info("Chunk %s: %s; retry %d/%d in %.1fs.", chunk.row[schema.CHUNK_ID], reason[:200],
                     number, budget, delay)
         self._postfix()
 
@@ -355,8 +355,8 @@ class _Driver:
         self.outcomes[chunk.index] = outcome
         if outcome.parsed is None:
             self.stats.failed_chunks += 1
-            logger.warning("Chunk %s (%s) failed after %d attempts: %s", chunk.row[C.CHUNK_ID],
-                           chunk.row[C.SOURCE], outcome.attempts, outcome.reason)
+            logger.warning("Chunk %s (%s) failed after %d attempts: %s", chunk.row[schema.CHUNK_ID],
+                           chunk.row[schema.SOURCE], outcome.attempts, outcome.reason)
         else:
             self.stats.generated_chunks += 1
         self.bar.update(1)
@@ -433,7 +433,7 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
         n_queries=config.queries_per_chunk,
         domain_context=config.domain_context,
         extra_instructions=config.extra_instructions,
-        max_chunk_words=config.max_chunk_tokens,
+        max_chunk_words=config.max_chunk_words,
     )
     try:
         keyed = _keyed(task, chunks, config, split)
@@ -450,7 +450,7 @@ def generate_with_llm(llm: LLM, model_name: str, chunks: Sequence[dict[str, Any]
         except _FatalRequestError as fatal:
             row = fatal.chunk.row
             raise GenerationAborted(
-                f"Query generation stopped at chunk {row[C.CHUNK_ID]} ({row[C.SOURCE]}): "
+                f"Query generation stopped at chunk {row[schema.CHUNK_ID]} ({row[schema.SOURCE]}): "
                 f"{_describe(fatal.error)}. This error would repeat for every chunk; check "
                 "generation.* in the config (backend, base_url, model, API key). "
                 f"{_kept_message(cache, result.stats)}"
@@ -518,12 +518,12 @@ def _collect(row: dict[str, Any], outcome: _Outcome, split: str, model_name: str
     if outcome.parsed is None:
         result.failures.append(
             {
-                C.CHUNK_ID: row[C.CHUNK_ID],
-                C.SOURCE: row[C.SOURCE],
-                C.SPLIT: split,
-                C.FAILURE_REASON: outcome.reason or "no output",
-                C.ATTEMPTS: outcome.attempts,
-                C.RAW_OUTPUT: outcome.raw_output,
+                schema.CHUNK_ID: row[schema.CHUNK_ID],
+                schema.SOURCE: row[schema.SOURCE],
+                schema.SPLIT: split,
+                schema.FAILURE_REASON: outcome.reason or "no output",
+                schema.ATTEMPTS: outcome.attempts,
+                schema.RAW_OUTPUT: outcome.raw_output,
             }
         )
         return
@@ -534,14 +534,14 @@ def _collect(row: dict[str, Any], outcome: _Outcome, split: str, model_name: str
         result.stats.queries += 1
         result.queries.append(
             {
-                C.QUERY_ID: query_id_for(row[C.CHUNK_ID], index),
-                C.QUERY: query,
-                C.CHUNK_ID: row[C.CHUNK_ID],
-                C.DOCUMENT_ID: row[C.DOCUMENT_ID],
-                C.SOURCE: row[C.SOURCE],
-                C.POSITIVE: row[C.TEXT],
-                C.NEGATIVE_QUERY: negative or "",
-                C.SPLIT: split,
-                C.MODEL_NAME: model_name,
+                schema.QUERY_ID: query_id_for(row[schema.CHUNK_ID], index),
+                schema.QUERY: query,
+                schema.CHUNK_ID: row[schema.CHUNK_ID],
+                schema.DOCUMENT_ID: row[schema.DOCUMENT_ID],
+                schema.SOURCE: row[schema.SOURCE],
+                schema.POSITIVE: row[schema.TEXT],
+                schema.NEGATIVE_QUERY: negative or "",
+                schema.SPLIT: split,
+                schema.MODEL_NAME: model_name,
             }
         )

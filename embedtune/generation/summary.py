@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Sequence
 
-import constants as C
+from embedtune import schema
 
 if TYPE_CHECKING:  # the runner imports distilabel; this module needs only the type
     from embedtune.generation.runner import GenerationStats
@@ -44,15 +44,15 @@ def split_summary(
     ``unparsable_chunks`` are failed chunks for which the LLM did answer, but with nothing usable
     (the answer is kept in the failure row's ``raw_output``); the others never got an answer.
     """
-    reasons = Counter(failure_kind(str(f[C.FAILURE_REASON])) for f in failures)
+    reasons = Counter(failure_kind(str(f[schema.FAILURE_REASON])) for f in failures)
     return {
         "split": split,
-        "documents": len({c[C.DOCUMENT_ID] for c in chunks}),
+        "documents": len({c[schema.DOCUMENT_ID] for c in chunks}),
         "chunks": len(chunks),
         "chunks_sent_to_llm": stats.chunks,
-        "chunks_with_queries": len({q[C.CHUNK_ID] for q in queries}),
+        "chunks_with_queries": len({q[schema.CHUNK_ID] for q in queries}),
         "failed_chunks": len(failures),
-        "unparsable_chunks": sum(1 for f in failures if f.get(C.RAW_OUTPUT)),
+        "unparsable_chunks": sum(1 for f in failures if f.get(schema.RAW_OUTPUT)),
         "queries": len(queries),
         "negative_queries": stats.negatives,
         "chunks_from_resume_cache": stats.cached_chunks,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from embedtune.generation.embedded_model import GGUF_SHA256, cache_dir, ensure_embedded_gguf
+from embedtune.bundled.files import cache_dir
+from embedtune.bundled.llm import GGUF_SHA256, ensure_embedded_gguf
 
 logger = logging.getLogger(__name__)
 

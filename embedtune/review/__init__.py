@@ -1,5 +1,6 @@
-"""Human review of generated queries in Argilla: push, pull, and a local Argilla server.
+"""Human review of generated queries in Argilla, through the Argilla SDK only: push and pull.
 
-Nothing is imported here on purpose: ``sqlite_search`` and ``server_entry`` run inside the
-argilla-server virtualenv (which has no ZenML, torch or the Argilla SDK), the rest beside ZenML.
+Any Argilla server will do. The local server used in development and tests (argilla-server with
+a SQLite search backend, ``run.py argilla-up``) is a top-level package of its own, outside the
+core package: the pipeline never imports it.
 """

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import constants as C
+from embedtune import schema
 from embedtune.config import ArgillaConfig, UnreviewedPolicy
 from embedtune.review.client import RERUN_HINT, ArgillaReviewError
 from embedtune.review.records import (
@@ -31,8 +31,6 @@ from embedtune.review.records import (
     dataset_name,
 )
 
-REVIEW_STATUS = "review_status"  # column added to reviewed rows: reviewed / unreviewed
-ORIGINAL_QUERY = "original_query"  # the LLM's query when a reviewer corrected it
 
 
 @dataclass
@@ -84,13 +82,13 @@ def apply_reviews(
     counts: Counter[str] = Counter(generated=len(rows))
     result = []
     for row in rows:
-        review = reviews.get(row[C.QUERY_ID])
+        review = reviews.get(row[schema.QUERY_ID])
         if review is None:
             if unreviewed is UnreviewedPolicy.drop:
                 counts["unreviewed_dropped"] += 1
                 continue
             counts["unreviewed_kept"] += 1
-            result.append({**row, REVIEW_STATUS: "unreviewed", ORIGINAL_QUERY: None})
+            result.append({**row, schema.REVIEW_STATUS: "unreviewed", schema.ORIGINAL_QUERY: None})
             continue
         counts["reviewed"] += 1
         if review.discarded:
@@ -99,14 +97,14 @@ def apply_reviews(
         if review.rejected:
             counts["dropped_not_answered"] += 1
             continue
-        new = {**row, REVIEW_STATUS: "reviewed", ORIGINAL_QUERY: None}
-        changed = [c for c in dict.fromkeys(review.corrections) if c != " ".join(row[C.QUERY].split())]
+        new = {**row, schema.REVIEW_STATUS: "reviewed", schema.ORIGINAL_QUERY: None}
+        changed = [c for c in dict.fromkeys(review.corrections) if c != " ".join(row[schema.QUERY].split())]
         if changed:
-            new[C.QUERY], new[ORIGINAL_QUERY] = changed[0], row[C.QUERY]
+            new[schema.QUERY], new[schema.ORIGINAL_QUERY] = changed[0], row[schema.QUERY]
             counts["queries_corrected"] += 1
             counts["conflicting_corrections"] += len(changed) > 1
-        if review.negative_answerable and row.get(C.NEGATIVE_QUERY):
-            new[C.NEGATIVE_QUERY] = None
+        if review.negative_answerable and row.get(schema.NEGATIVE_QUERY):
+            new[schema.NEGATIVE_QUERY] = None
             counts["negatives_dropped"] += 1
         result.append(new)
     counts["kept"] = len(result)

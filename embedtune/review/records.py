@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import constants as C
+from embedtune import schema
 from embedtune.encoding import encoder
 
 # Names in Argilla (field, question, metadata and vector names); also read back by the pull.
@@ -61,9 +61,9 @@ def dataset_name(prefix: str, rows: Sequence[dict[str, Any]]) -> str:
     dataset instead of mixing with reviews of different queries.
     """
     digest = hashlib.sha256()
-    for row in sorted(rows, key=lambda r: r[C.QUERY_ID]):
+    for row in sorted(rows, key=lambda r: r[schema.QUERY_ID]):
         digest.update(json.dumps(
-            [row[C.QUERY_ID], row[C.QUERY], row[C.CHUNK_ID], row.get(C.NEGATIVE_QUERY), row[C.SPLIT]]
+            [row[schema.QUERY_ID], row[schema.QUERY], row[schema.CHUNK_ID], row.get(schema.NEGATIVE_QUERY), row[schema.SPLIT]]
         ).encode())
     return f"{prefix}-{digest.hexdigest()[:10]}"
 
@@ -90,9 +90,9 @@ def review_settings(vector_dimensions: int):
                              required=False),
         ],
         metadata=[
-            rg.TermsMetadataProperty(name=C.SOURCE, title="Source file"),
-            rg.TermsMetadataProperty(name=C.CHUNK_ID, title="Chunk id"),
-            rg.TermsMetadataProperty(name=C.SPLIT, title="Split"),
+            rg.TermsMetadataProperty(name=schema.SOURCE, title="Source file"),
+            rg.TermsMetadataProperty(name=schema.CHUNK_ID, title="Chunk id"),
+            rg.TermsMetadataProperty(name=schema.SPLIT, title="Split"),
             rg.FloatMetadataProperty(name=SIM_QUERY_CHUNK, title="Base model similarity query-chunk"),
             rg.FloatMetadataProperty(name=SIM_QUERY_NEGATIVE, title="Base model similarity query-negative"),
             rg.IntegerMetadataProperty(name=CHUNK_TOKENS, title="Chunk tokens"),
@@ -161,9 +161,9 @@ def base_model_features(model, rows: Sequence[dict[str, Any]], batch_size: int =
     """
     import numpy as np
 
-    queries = [r[C.QUERY] for r in rows]
-    chunks = sorted({r[C.POSITIVE] for r in rows})
-    negatives = sorted({r[C.NEGATIVE_QUERY] for r in rows if r.get(C.NEGATIVE_QUERY)})
+    queries = [r[schema.QUERY] for r in rows]
+    chunks = sorted({r[schema.POSITIVE] for r in rows})
+    negatives = sorted({r[schema.NEGATIVE_QUERY] for r in rows if r.get(schema.NEGATIVE_QUERY)})
     sides = encoder(model, batch_size, show_progress_bar=len(queries) > 2 * batch_size)
 
     def encode(embed, texts: list[str]) -> np.ndarray:
@@ -175,11 +175,11 @@ def base_model_features(model, rows: Sequence[dict[str, Any]], batch_size: int =
     token_counts = {chunk: len(model.tokenizer(chunk, add_special_tokens=False)["input_ids"]) for chunk in chunks}
     features = []
     for row, query_vector in zip(rows, query_vectors):
-        negative = row.get(C.NEGATIVE_QUERY)
+        negative = row.get(schema.NEGATIVE_QUERY)
         features.append(QueryFeatures(
-            sim_query_chunk=round(float(query_vector @ chunk_vectors[row[C.POSITIVE]]), 4),
+            sim_query_chunk=round(float(query_vector @ chunk_vectors[row[schema.POSITIVE]]), 4),
             sim_query_negative=round(float(query_vector @ negative_vectors[negative]), 4) if negative else None,
-            chunk_tokens=token_counts[row[C.POSITIVE]],
+            chunk_tokens=token_counts[row[schema.POSITIVE]],
             query_embedding=[float(x) for x in query_vector],
         ))
     return features
@@ -196,26 +196,26 @@ def to_record(row: dict[str, Any], features: QueryFeatures):
     """One generated query as an Argilla record with the LLM's answers as suggestions."""
     import argilla as rg
 
-    agent = suggestion_agent(row.get(C.MODEL_NAME))
-    negative = row.get(C.NEGATIVE_QUERY) or None
+    agent = suggestion_agent(row.get(schema.MODEL_NAME))
+    negative = row.get(schema.NEGATIVE_QUERY) or None
     suggestions = [
         rg.Suggestion(ANSWERS_QUESTION, YES, agent=agent),
-        rg.Suggestion(CORRECTED_QUESTION, row[C.QUERY], agent=agent),
+        rg.Suggestion(CORRECTED_QUESTION, row[schema.QUERY], agent=agent),
     ]
     if negative:
         suggestions.append(rg.Suggestion(NEGATIVE_QUESTION, YES, agent=agent))
     metadata = {
-        C.SOURCE: str(row.get(C.SOURCE) or ""),
-        C.CHUNK_ID: row[C.CHUNK_ID],
-        C.SPLIT: row[C.SPLIT],
+        schema.SOURCE: str(row.get(schema.SOURCE) or ""),
+        schema.CHUNK_ID: row[schema.CHUNK_ID],
+        schema.SPLIT: row[schema.SPLIT],
         SIM_QUERY_CHUNK: features.sim_query_chunk,
         CHUNK_TOKENS: features.chunk_tokens,
     }
     if features.sim_query_negative is not None:
         metadata[SIM_QUERY_NEGATIVE] = features.sim_query_negative
     return rg.Record(
-        id=row[C.QUERY_ID],
-        fields={QUERY_FIELD: row[C.QUERY], CHUNK_FIELD: row[C.POSITIVE], NEGATIVE_FIELD: negative},
+        id=row[schema.QUERY_ID],
+        fields={QUERY_FIELD: row[schema.QUERY], CHUNK_FIELD: row[schema.POSITIVE], NEGATIVE_FIELD: negative},
         metadata=metadata,
         suggestions=suggestions,
         vectors={QUERY_VECTOR: features.query_embedding},

@@ -78,7 +78,7 @@ class Session:
     def __init__(self, index: CorpusIndex, compare_with: str | None = None):
         manifest = index.manifest
         self.index = index
-        from embedtune.training.models import load_model, resolve_model_path
+        from embedtune.models import load_model, resolve_model_path
 
         self.model = load_model(manifest["model"], manifest["max_seq_length"])
         self.base_index = self.base_model = None

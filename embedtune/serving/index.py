@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from embedtune.generation.embedded_model import sha256_file
+from embedtune.bundled.files import sha256_file
 from embedtune.retrieval.index import encode_corpus, encode_queries
 from embedtune.retrieval.reading import Reading
 

@@ -1,7 +1,7 @@
 """The teacher's vectors of the training queries and chunks: what curation and training read.
 
 Vectors, not a score matrix: (queries + chunks) x dim grows linearly with the corpus, while any
-(query, chunk) score the curation rules or the distillation loss need is one dot product away.
+(query, chunk) score the curation rules need is one dot product away.
 The step that computes them is its own ZenML step, so a change to curation or training reuses
 the artifact instead of running the teacher again.
 """
@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-import constants as C
+from embedtune import schema
 from embedtune.encoding import encoder
 
 
@@ -67,7 +67,7 @@ def embed_training_side(
     started = time.monotonic()
     enc = encoder(teacher, batch_size)
     chunk_vectors = enc.chunks(list(chunk_texts))
-    query_vectors = enc.queries([r[C.QUERY] for r in query_rows])
-    return TeacherEmbeddings(model_name, [r[C.QUERY_ID] for r in query_rows],
+    query_vectors = enc.queries([r[schema.QUERY] for r in query_rows])
+    return TeacherEmbeddings(model_name, [r[schema.QUERY_ID] for r in query_rows],
                              np.asarray(query_vectors, np.float32), list(chunk_ids),
                              np.asarray(chunk_vectors, np.float32), time.monotonic() - started)

@@ -1,7 +1,7 @@
 """Load the configured teacher, reading through the embedding cache.
 
 The teacher is any sentence-transformers model; by default the bundled EmbeddingGemma-300M
-(``embedtune.teacher.assembly``). Its prompts are the model's own unless the config names
+(``embedtune.bundled.teacher``). Its prompts are the model's own unless the config names
 others, so a team can plug in e5 or bge with their instructions. The cache identity is the
 weights' checksum for the bundled model and the resolved path or hub name otherwise.
 """
@@ -14,10 +14,10 @@ from sentence_transformers import SentenceTransformer
 
 from embedtune.config import TeacherConfig
 from embedtune.encoding import DOCUMENT_PROMPT_NAMES, QUERY
-from embedtune.generation.embedded_model import cache_dir
-from embedtune.teacher.assembly import BUNDLED, WEIGHTS_SHA256
+from embedtune.bundled.files import cache_dir
+from embedtune.bundled.teacher import BUNDLED, WEIGHTS_SHA256
 from embedtune.teacher.cache import CachingModel, EmbeddingCache
-from embedtune.training.models import resolve_model_path
+from embedtune.models import resolve_model_path
 
 CACHE_FILE = "teacher-embeddings.sqlite"
 

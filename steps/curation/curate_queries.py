@@ -4,13 +4,14 @@ from datasets import Dataset
 from zenml import log_metadata, step
 
 import constants as C
+from embedtune import schema
 from embedtune.config import CurationConfig, TeacherConfig
 from embedtune.curation.curate import curate
 from embedtune.curation.validation import hold_out_validation
 from embedtune.datasets import to_dataset
 from embedtune.encoding import encoder
 from embedtune.teacher.embeddings import TeacherEmbeddings
-from embedtune.training.models import load_model
+from embedtune.models import load_model
 
 
 @step
@@ -39,10 +40,10 @@ def curate_queries(
     With the teacher's vectors, its rules apply too (``embedtune.curation.curate``).
     """
     rows = train_queries.to_list()
-    split = hold_out_validation(rows, train_chunks[C.CHUNK_ID], validation_fraction, seed)
+    split = hold_out_validation(rows, train_chunks[schema.CHUNK_ID], validation_fraction, seed)
     held = set(split.validation_chunk_ids)
-    chunk_ids = [c for c in train_chunks[C.CHUNK_ID] if c not in held]
-    chunk_texts = [t for c, t in zip(train_chunks[C.CHUNK_ID], train_chunks[C.TEXT]) if c not in held]
+    chunk_ids = [c for c in train_chunks[schema.CHUNK_ID] if c not in held]
+    chunk_texts = [t for c, t in zip(train_chunks[schema.CHUNK_ID], train_chunks[schema.TEXT]) if c not in held]
     model = load_model(base_model, max_seq_length)
     result = curate(split.train_rows, chunk_ids, chunk_texts, curation, encoder(model),
                     teacher=teacher_embeddings, teacher_config=teacher)

@@ -4,13 +4,14 @@ from datasets import Dataset
 from zenml import log_metadata, step
 
 import constants as C
+from embedtune import schema
 from embedtune.config import ChunkingConfig
 from embedtune.corpus import DocumentPart, chunk_parts, tokenizer_counter
 from embedtune.datasets import to_dataset
-from embedtune.training.models import resolve_model_path
+from embedtune.models import resolve_model_path
 
 CHUNK_COLUMNS = [
-    C.CHUNK_ID, C.DOCUMENT_ID, C.SOURCE, C.TEXT, C.N_TOKENS, C.POSITION, C.PAGE, C.SECTION,
+    schema.CHUNK_ID, schema.DOCUMENT_ID, schema.SOURCE, schema.TEXT, schema.N_TOKENS, schema.POSITION, schema.PAGE, schema.SECTION,
 ]
 
 

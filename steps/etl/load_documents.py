@@ -3,12 +3,12 @@ from typing import Annotated
 from datasets import Dataset
 from zenml import log_metadata, step
 
-import constants as C
+from embedtune import schema
 from embedtune.config import CorpusConfig
 from embedtune.corpus import load_corpus
 from embedtune.datasets import to_dataset
 
-PART_COLUMNS = [C.DOCUMENT_ID, C.SOURCE, C.TEXT, C.PAGE, C.SECTION]
+PART_COLUMNS = [schema.DOCUMENT_ID, schema.SOURCE, schema.TEXT, schema.PAGE, schema.SECTION]
 
 
 @step

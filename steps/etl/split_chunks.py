@@ -3,7 +3,6 @@ from typing import Annotated, Tuple
 from datasets import Dataset
 from zenml import log_metadata, step
 
-import constants as C
 from embedtune.config import SplitConfig
 from embedtune.corpus import Chunk, split_by_document
 from embedtune.datasets import to_dataset

@@ -6,6 +6,7 @@ from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
 import constants as C
+from embedtune import schema
 from embedtune.config import (
     CurationConfig,
     EvaluationConfig,
@@ -25,12 +26,12 @@ from embedtune.evaluation.readings import QuerySet
 from embedtune.evaluation.regression import load_qa_set
 from embedtune.retrieval.reading import Reading
 from embedtune.teacher.model import load_teacher
-from embedtune.training.models import load_model
+from embedtune.models import load_model
 
 
 def _query_set(rows: list[dict[str, Any]]) -> QuerySet:
-    return QuerySet([q[C.QUERY_ID] for q in rows], [q[C.QUERY] for q in rows],
-                    [{q[C.CHUNK_ID]} for q in rows])
+    return QuerySet([q[schema.QUERY_ID] for q in rows], [q[schema.QUERY] for q in rows],
+                    [{q[schema.CHUNK_ID]} for q in rows])
 
 
 @step
@@ -77,7 +78,7 @@ def evaluate_models(
                                  if r.kind.value in teacher.readings]
         extra_options[TEACHER] = f"teacher {teacher.model}"
     comparison = evaluate_readings(
-        _query_set(queries), _query_set(validation), chunks[C.CHUNK_ID], chunks[C.TEXT],
+        _query_set(queries), _query_set(validation), chunks[schema.CHUNK_ID], chunks[schema.TEXT],
         models, readings, evaluation, retrieval.metric,
         readings_for=readings_for, extra_options=extra_options,
         context={
@@ -88,7 +89,7 @@ def evaluate_models(
             "test_generation_failures": len(test_failures),
             "test_queries_generated": len(test_queries),
             "test_queries_filtered_out": len(dropped),
-            "test_queries_dropped": dict(Counter(d[C.FAILURE_REASON] for d in dropped)),
+            "test_queries_dropped": dict(Counter(d[schema.FAILURE_REASON] for d in dropped)),
             "validation_queries_filtered_out": len(validation_dropped),
             "curation": {k: v for k, v in curation_report.items() if k != "dropped_examples"},
         },

@@ -7,6 +7,7 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 
 import constants as C
+from embedtune import schema
 from embedtune.config import EvaluationConfig, PromotionConfig
 from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_systems, evaluated_rows
 from embedtune.evaluation.promotion import NoTrainingOption, decide_promotion
@@ -64,8 +65,8 @@ def promote_model(
             reading = production_reading(prod.run_metadata)
             rows = evaluated_rows(evaluation_result, test_queries.to_list())
             results = evaluate_systems(
-                [r[C.QUERY] for r in rows], [{r[C.CHUNK_ID]} for r in rows],
-                chunks[C.CHUNK_ID], chunks[C.TEXT], {"production": model},
+                [r[schema.QUERY] for r in rows], [{r[schema.CHUNK_ID]} for r in rows],
+                chunks[schema.CHUNK_ID], chunks[schema.TEXT], {"production": model},
                 evaluation.model_copy(update={"bm25": False}), reading=reading,
             )
             production = results["production"].metrics

@@ -4,14 +4,15 @@ from datasets import Dataset
 from zenml import get_step_context, log_metadata, step
 
 import constants as C
+from embedtune import schema
 from embedtune.config import GenerationConfig
 from embedtune.datasets import to_dataset
 from embedtune.generation.runner import generate_queries as run_generation
 from embedtune.generation.summary import split_summary
 
 QUERY_COLUMNS = [
-    C.QUERY_ID, C.QUERY, C.CHUNK_ID, C.DOCUMENT_ID, C.SOURCE, C.POSITIVE, C.NEGATIVE_QUERY,
-    C.SPLIT, C.MODEL_NAME,
+    schema.QUERY_ID, schema.QUERY, schema.CHUNK_ID, schema.DOCUMENT_ID, schema.SOURCE, schema.POSITIVE, schema.NEGATIVE_QUERY,
+    schema.SPLIT, schema.MODEL_NAME,
 ]
 
 
@@ -38,7 +39,7 @@ def generate_queries(
         raise RuntimeError(
             f"No usable {split} query was generated from {len(chunks)} chunks "
             f"({len(result.failures)} failed; first reason: "
-            f"{result.failures[0][C.FAILURE_REASON] if result.failures else 'none'})."
+            f"{result.failures[0][schema.FAILURE_REASON] if result.failures else 'none'})."
         )
     summary = split_summary(split, rows, result.queries, result.failures, result.stats)
     return to_dataset(result.queries, QUERY_COLUMNS), result.failures, summary

@@ -8,7 +8,7 @@ import constants as C
 from embedtune.config import ArgillaConfig
 from embedtune.review.client import connect
 from embedtune.review.push import push_queries
-from embedtune.training.models import load_model
+from embedtune.models import load_model
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from sentence_transformers import SentenceTransformer
 from zenml import log_metadata, step
 
 import constants as C
+from embedtune import schema
 from embedtune.config import EvaluationConfig, ExportConfig
 from embedtune.evaluation.compare import evaluated_rows
 from embedtune.retrieval.reading import Reading
@@ -34,8 +35,8 @@ def export_model(
     folder = Path(tempfile.mkdtemp(prefix="embedtune-export-")) / "model"
     report = export_and_score(
         finetuned_model, folder, [f.value for f in export.formats],
-        [r[C.QUERY] for r in rows], [{r[C.CHUNK_ID]} for r in rows],
-        chunks[C.CHUNK_ID], chunks[C.TEXT], Reading(**evaluation_result["shipped"]["reading"]),
+        [r[schema.QUERY] for r in rows], [{r[schema.CHUNK_ID]} for r in rows],
+        chunks[schema.CHUNK_ID], chunks[schema.TEXT], Reading(**evaluation_result["shipped"]["reading"]),
         evaluation.k_values, evaluation_result["readings"]["metric"], export.tolerance,
         evaluation.batch_size, export.timed_chunks,
         torch_metrics=evaluation_result["metrics"][evaluation_result["candidate"]],

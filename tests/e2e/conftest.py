@@ -57,9 +57,7 @@ def workspace(tmp_path_factory):
         # With 4 training queries the round trip could drop them all; it has unit tests.
         "curation": {"filtering": {"round_trip_top_k": None}},
         # The real bundled teacher, with an embedding cache of the test's own.
-        # distill_weight 1: the distillation path too, beside the recipe's round trip.
-        "teacher": {"enabled": True, "distill_weight": 1.0,
-                    "embedding_cache": str(root / "teacher-embeddings.sqlite")},
+        "teacher": {"enabled": True, "embedding_cache": str(root / "teacher-embeddings.sqlite")},
         "model": {"name": "e2e-test-model", "license": "apache-2.0"},
         "output_dir": str(root / "outputs"),
     }

@@ -2,13 +2,9 @@
 subprocess with the test's ZENML_CONFIG_PATH; loading artifacts needs a real script file)."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import steps  # noqa: E402,F401  (registers the datasets materializer)
-from zenml.client import Client  # noqa: E402
+import steps  # noqa: F401  (registers the datasets materializer)
+from zenml.client import Client
 
 run = Client().get_pipeline("embedding_finetuning").last_run
 outputs = {name: step.outputs for name, step in run.steps.items()}

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-import constants as C
+from embedtune import schema
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
 from tests.review.conftest import annotator, argilla_client, argilla_server, local_argilla  # noqa: F401
 
@@ -55,7 +55,7 @@ def test_push_review_pull_finetune(tmp_path, argilla_server, argilla_client):  #
     assert pushed["push"]["records"] >= len(generated) >= 2
 
     # A reviewer rejects the first train query and corrects the second.
-    rejected, corrected = generated[0][C.QUERY_ID], generated[1][C.QUERY_ID]
+    rejected, corrected = generated[0][schema.QUERY_ID], generated[1][schema.QUERY_ID]
     dataset = argilla_client.datasets(pushed["push"]["dataset"], workspace="argilla")
     me = argilla_client.me
     for record in dataset.records(with_responses=False):
@@ -73,8 +73,8 @@ def test_push_review_pull_finetune(tmp_path, argilla_server, argilla_client):  #
     steps = pulled["steps"]
     assert steps["generate_train_queries"] == "cached" and steps["pull_reviews"] == "completed"
     assert steps["finetune_model"] == "completed" and steps["evaluate_models"] == "completed"
-    reviewed = {row[C.QUERY_ID]: row for row in pulled["reviewed"]}
-    assert rejected not in reviewed and reviewed[corrected][C.QUERY] == "A corrected query?"
-    assert set(reviewed) == {row[C.QUERY_ID] for row in generated} - {rejected}
+    reviewed = {row[schema.QUERY_ID]: row for row in pulled["reviewed"]}
+    assert rejected not in reviewed and reviewed[corrected][schema.QUERY] == "A corrected query?"
+    assert set(reviewed) == {row[schema.QUERY_ID] for row in generated} - {rejected}
     assert pulled["changes"]["train"]["dropped_not_answered"] == 1
     assert pulled["changes"]["train"]["queries_corrected"] == 1

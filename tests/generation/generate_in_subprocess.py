@@ -9,10 +9,8 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from embedtune.config import GenerationConfig  # noqa: E402
-from embedtune.generation.runner import generate_queries  # noqa: E402
+from embedtune.config import GenerationConfig
+from embedtune.generation.runner import generate_queries
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)

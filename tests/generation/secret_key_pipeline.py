@@ -9,14 +9,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from datasets import Dataset
+from zenml import pipeline, step
 
-from datasets import Dataset  # noqa: E402
-from zenml import pipeline, step  # noqa: E402
-
-import steps  # noqa: E402,F401  (registers the datasets materializer)
-from embedtune.config import GenerationConfig  # noqa: E402
-from steps.generation import generate_queries  # noqa: E402
+import steps  # noqa: F401  (registers the datasets materializer)
+from embedtune.config import GenerationConfig
+from steps.generation import generate_queries
 
 
 @step

@@ -9,7 +9,7 @@ import sys
 
 import yaml
 
-import constants as C
+from embedtune import schema
 from tests.conftest import PROJECT_ROOT
 from tests.generation.scripted_server import ScriptedServer, chat_completion, passage_of
 
@@ -43,8 +43,8 @@ def test_api_key_reaches_only_the_server(tmp_path):
             return 200, chat_completion("{not json")
         return 200, chat_completion(GOOD)
 
-    chunks = [{C.CHUNK_ID: f"c{i}", C.TEXT: f"Chunk number {i} about Lyft Pink.",
-               C.DOCUMENT_ID: f"d{i}", C.SOURCE: f"doc{i}.txt"} for i in range(3)]
+    chunks = [{schema.CHUNK_ID: f"c{i}", schema.TEXT: f"Chunk number {i} about Lyft Pink.",
+               schema.DOCUMENT_ID: f"d{i}", schema.SOURCE: f"doc{i}.txt"} for i in range(3)]
     with ScriptedServer(respond) as server:
         generation = {"backend": "openai_compatible", "base_url": server.base_url,
                       "model": "scripted", "api_key_env": "EMBEDTUNE_TEST_KEY",

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.config import ConfigError, EmbeddedLLMConfig, GenerationConfig, load_config
-from embedtune.generation.embedded_model import ensure_embedded_gguf
 from embedtune.generation.embedded_server import (
     MODEL_ALIAS,
     EmbeddedServerError,
@@ -82,7 +81,7 @@ def test_generation_through_ik_llama_server(tmp_path, monkeypatch, structured_ou
     work = tmp_path / "project"
     work.mkdir()
     monkeypatch.chdir(work)  # where a stray llama.log would land
-    chunks = [{C.CHUNK_ID: "c0", C.DOCUMENT_ID: "d0", C.SOURCE: "10-K", C.TEXT:
+    chunks = [{schema.CHUNK_ID: "c0", schema.DOCUMENT_ID: "d0", schema.SOURCE: "10-K", schema.TEXT:
                "Lyft Pink is a membership program that gives riders 15% off rides, priority airport "
                "pickups, and free bike and scooter unlocks for a monthly fee of $19.99."}]
     config = GenerationConfig(
@@ -92,6 +91,6 @@ def test_generation_through_ik_llama_server(tmp_path, monkeypatch, structured_ou
     )
     result = generate_queries(chunks, config, "train")
     assert not result.failures and len(result.queries) == 3
-    assert all(q[C.QUERY].endswith("?") and q[C.NEGATIVE_QUERY] for q in result.queries)
+    assert all(q[schema.QUERY].endswith("?") and q[schema.NEGATIVE_QUERY] for q in result.queries)
     assert result.stats.requests == 1 and result.stats.output_tokens > 0
     assert list(work.iterdir()) == []  # the server ran in a scratch directory of its own

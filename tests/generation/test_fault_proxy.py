@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.config import EmbeddedLLMConfig, GenerationConfig
-from embedtune.generation.embedded_model import ensure_embedded_gguf
+from embedtune.bundled.llm import ensure_embedded_gguf
 from embedtune.generation.embedded_server import MODEL_ALIAS, embedded_server
 from embedtune.generation.runner import generate_queries
 from tests.generation.fault_proxy import FaultProxy
@@ -50,7 +50,7 @@ def test_run_survives_every_fault_retries_visibly_and_loses_nothing(llama_server
             return "500"
         return next(faults, None)  # the first five other requests get one fault each
 
-    chunks = [{C.CHUNK_ID: f"c{i}", C.TEXT: text, C.DOCUMENT_ID: f"d{i}", C.SOURCE: "10-K"}
+    chunks = [{schema.CHUNK_ID: f"c{i}", schema.TEXT: text, schema.DOCUMENT_ID: f"d{i}", schema.SOURCE: "10-K"}
               for i, text in enumerate(PASSAGES + [HOPELESS])]
     with FaultProxy(llama_server, choose_fault, retry_after_s=1, hold_s=TIMEOUT_S + 3) as proxy:
         config = GenerationConfig(
@@ -63,12 +63,12 @@ def test_run_survives_every_fault_retries_visibly_and_loses_nothing(llama_server
         result = generate_queries(chunks, config, "train")
 
     # Nothing lost: every answerable chunk has its queries, in chunk order.
-    assert [r[C.CHUNK_ID] for r in result.queries][::2] == [f"c{i}" for i in range(len(PASSAGES))]
-    assert all(r[C.QUERY].endswith("?") for r in result.queries)
+    assert [r[schema.CHUNK_ID] for r in result.queries][::2] == [f"c{i}" for i in range(len(PASSAGES))]
+    assert all(r[schema.QUERY].endswith("?") for r in result.queries)
     # The hopeless chunk is a failure row, kept apart, with every attempt counted.
     (failure,) = result.failures
-    assert failure[C.CHUNK_ID] == "c5" and failure[C.ATTEMPTS] == 4
-    assert "InternalServerError" in failure[C.FAILURE_REASON]
+    assert failure[schema.CHUNK_ID] == "c5" and failure[schema.ATTEMPTS] == 4
+    assert "InternalServerError" in failure[schema.FAILURE_REASON]
     # Each scripted fault hit a chunk that was then asked again and answered.
     for fault in SCRIPTED_FAULTS:
         (hit,) = [e for e in proxy.log if e.fault == fault and e.passage != HOPELESS]
@@ -92,7 +92,7 @@ def test_scale_out_vllm_config_runs_concurrently_against_a_served_llm_on_loopbac
 
     settings = load_config(PROJECT_ROOT / "configs" / "vllm.yaml").generation
     assert settings.backend.value == "vllm" and settings.concurrency == 32
-    chunks = [{C.CHUNK_ID: f"c{i}", C.TEXT: text, C.DOCUMENT_ID: f"d{i}", C.SOURCE: "10-K"}
+    chunks = [{schema.CHUNK_ID: f"c{i}", schema.TEXT: text, schema.DOCUMENT_ID: f"d{i}", schema.SOURCE: "10-K"}
               for i, text in enumerate(PASSAGES)]
     with FaultProxy(llama_server, lambda body: None) as proxy:
         config = settings.model_copy(update={
@@ -100,7 +100,7 @@ def test_scale_out_vllm_config_runs_concurrently_against_a_served_llm_on_loopbac
             "cache_dir": tmp_path / "resume"})
         result = generate_queries(chunks, config, "train")
     assert result.stats.failed_chunks == 0
-    assert {r[C.CHUNK_ID] for r in result.queries} == {f"c{i}" for i in range(len(PASSAGES))}
+    assert {r[schema.CHUNK_ID] for r in result.queries} == {f"c{i}" for i in range(len(PASSAGES))}
     # All five requests were sent at once (a served engine batches them), not one by one.
     arrivals = sorted(e.arrived for e in proxy.log)
     assert len(arrivals) == len(PASSAGES) and arrivals[-1] - arrivals[0] < 2.0
@@ -125,6 +125,6 @@ def test_compact_grammar_is_obeyed_by_the_real_llama_cpp_server(llama_server, tm
     config = GenerationConfig(backend="openai_compatible", base_url=llama_server, model=MODEL_ALIAS,
                               structured_output="gbnf", max_new_tokens=200,
                               cache_dir=tmp_path / "resume")
-    result = generate_queries([{C.CHUNK_ID: "c0", C.TEXT: PASSAGES[0], C.DOCUMENT_ID: "d0",
-                                C.SOURCE: "a.txt"}], config, "train")
+    result = generate_queries([{schema.CHUNK_ID: "c0", schema.TEXT: PASSAGES[0], schema.DOCUMENT_ID: "d0",
+                                schema.SOURCE: "a.txt"}], config, "train")
     assert not result.failures and len(result.queries) == 3

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-import constants as C
+from embedtune import schema
 from embedtune.config import GenerationConfig
 from embedtune.generation.runner import generate_queries
 from tests.conftest import PROJECT_ROOT
@@ -17,8 +17,8 @@ N_CHUNKS = 16
 
 
 def chunks():
-    return [{C.CHUNK_ID: f"c{i}", C.TEXT: f"Chunk number {i} on driver incentives.",
-             C.DOCUMENT_ID: f"d{i}", C.SOURCE: f"doc{i}.txt"} for i in range(N_CHUNKS)]
+    return [{schema.CHUNK_ID: f"c{i}", schema.TEXT: f"Chunk number {i} on driver incentives.",
+             schema.DOCUMENT_ID: f"d{i}", schema.SOURCE: f"doc{i}.txt"} for i in range(N_CHUNKS)]
 
 
 def answer(body):
@@ -77,11 +77,11 @@ def test_kill_9_then_rerun_repeats_no_finished_chunk_and_matches_an_uninterrupte
         uninterrupted = generate_queries(
             chunks(), GenerationConfig(**settings(server.base_url, tmp_path / "fresh")), "train")
 
-    text_of = {row[C.CHUNK_ID]: row[C.TEXT] for row in chunks()}
+    text_of = {row[schema.CHUNK_ID]: row[schema.TEXT] for row in chunks()}
     assert not {text_of[c] for c in finished} & set(resent)  # zero repeats of finished chunks
     assert sorted(resent) == sorted(text_of[c] for c in text_of if c not in finished)
     result = json.loads((tmp_path / "rerun.json").read_text())
     assert result["stats"]["cached_chunks"] == len(finished)
-    ids = [row[C.QUERY_ID] for row in result["queries"]]
-    assert ids == [row[C.QUERY_ID] for row in uninterrupted.queries]
+    ids = [row[schema.QUERY_ID] for row in result["queries"]]
+    assert ids == [row[schema.QUERY_ID] for row in uninterrupted.queries]
     assert len(ids) == 2 * N_CHUNKS and not result["failures"]

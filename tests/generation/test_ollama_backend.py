@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("ollama")
 
-import constants as C  # noqa: E402
+from embedtune import schema  # noqa: E402
 from embedtune.config import GenerationConfig  # noqa: E402
 from embedtune.generation.runner import GenerationAborted, generate_queries  # noqa: E402
 from tests.generation.loopback import passage_of  # noqa: E402
@@ -17,8 +17,8 @@ from tests.generation.ollama_server import OllamaServer, chat_response  # noqa: 
 
 
 def rows(n=3):
-    return [{C.CHUNK_ID: f"c{i}", C.TEXT: f"Passage p{i} on driver incentives.", C.DOCUMENT_ID: f"d{i}",
-             C.SOURCE: f"doc{i}.txt"} for i in range(n)]
+    return [{schema.CHUNK_ID: f"c{i}", schema.TEXT: f"Passage p{i} on driver incentives.", schema.DOCUMENT_ID: f"d{i}",
+             schema.SOURCE: f"doc{i}.txt"} for i in range(n)]
 
 
 def good(body):
@@ -37,8 +37,8 @@ def config(server, **extra):
 
 def test_generation_through_the_ollama_client_and_api():
     with OllamaServer(good) as server:
-        result = generate_queries(rows(), config(server, temperature=0.2, max_new_tokens=99), C.TRAIN)
-    assert [q[C.QUERY] for q in result.queries][:2] == [
+        result = generate_queries(rows(), config(server, temperature=0.2, max_new_tokens=99), schema.TRAIN)
+    assert [q[schema.QUERY] for q in result.queries][:2] == [
         "What incentive does p0 offer?", "When was p0 introduced?"]
     assert len(result.queries) == 6 and not result.failures
     request = server.requests[0]
@@ -59,7 +59,7 @@ def test_a_transient_error_is_retried(status):
         return good(body)
 
     with OllamaServer(flaky) as server:
-        result = generate_queries(rows(2), config(server, concurrency=1), C.TRAIN)
+        result = generate_queries(rows(2), config(server, concurrency=1), schema.TRAIN)
     assert not result.failures and len(result.queries) == 4
     assert result.stats.retries == 1 and len(server.requests) == 3
 
@@ -67,5 +67,5 @@ def test_a_transient_error_is_retried(status):
 def test_an_unknown_model_stops_the_run():
     with OllamaServer(lambda body: (404, {"error": "model 'x' not found"})) as server:
         with pytest.raises(GenerationAborted, match="not found"):
-            generate_queries(rows(), config(server, max_retries=3), C.TRAIN)
+            generate_queries(rows(), config(server, max_retries=3), schema.TRAIN)
         assert len(server.requests) <= 2  # not retried: one per worker at most

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.config import GenerationConfig
 from embedtune.generation.backends import build_llm, request_generation_kwargs
 from embedtune.generation.plan import estimated_prompt_tokens, messages_for, plan_for_chunks
@@ -17,8 +17,8 @@ N = 8
 
 
 def rows(n=N, prefix="c"):
-    return [{C.CHUNK_ID: f"{prefix}{i}", C.TEXT: f"Passage {prefix}{i} about driver incentives in 2021.",
-             C.DOCUMENT_ID: f"d{i}", C.SOURCE: f"doc{i}.txt"} for i in range(n)]
+    return [{schema.CHUNK_ID: f"{prefix}{i}", schema.TEXT: f"Passage {prefix}{i} about driver incentives in 2021.",
+             schema.DOCUMENT_ID: f"d{i}", schema.SOURCE: f"doc{i}.txt"} for i in range(n)]
 
 
 def answer(body):
@@ -43,7 +43,7 @@ def settings(server, tmp_path, **extra):
 def test_plan_before_a_run_counts_every_chunk_as_to_send(server, tmp_path):
     config = settings(server, tmp_path, price_per_million_input_tokens=2.0,
                       price_per_million_output_tokens=8.0)
-    plan = plan_for_chunks({C.TRAIN: rows(), C.TEST: rows(3, "t")}, config, documents=11)
+    plan = plan_for_chunks({schema.TRAIN: rows(), schema.TEST: rows(3, "t")}, config, documents=11)
 
     [train, test] = plan.splits
     assert (train.chunks, train.cached, train.to_send) == (N, 0, N)
@@ -60,34 +60,34 @@ def test_plan_before_a_run_counts_every_chunk_as_to_send(server, tmp_path):
 def test_a_request_cap_stops_generation_the_plan_counts_what_is_done_and_a_rerun_finishes(server, tmp_path):
     capped = settings(server, tmp_path, max_requests=3)
     with pytest.raises(GenerationCapReached) as stopped:
-        generate_queries(rows(), capped, C.TRAIN)
+        generate_queries(rows(), capped, schema.TRAIN)
     message = str(stopped.value)
     assert "generation.max_requests=3 reached" in message and "3 of 8 train chunks are done" in message
     assert "rerun the same command" in message and "resume cache" in message
     assert len(server.requests) == 3
 
-    plan = plan_for_chunks({C.TRAIN: rows()}, capped, documents=N)
+    plan = plan_for_chunks({schema.TRAIN: rows()}, capped, documents=N)
     [train] = plan.splits
     assert (train.cached, train.to_send) == (3, 5)
     assert "mean of 3 cached answers" in plan.output_tokens_basis
     assert "this run will stop at a cap" in "\n".join(plan.lines())
 
     first = set(server.passages())
-    result = generate_queries(rows(), settings(server, tmp_path, max_requests=5), C.TRAIN)
+    result = generate_queries(rows(), settings(server, tmp_path, max_requests=5), schema.TRAIN)
     resent = server.passages()[3:]
     assert len(resent) == 5 and not first & set(resent)  # no request for a finished chunk
     assert result.stats.cached_chunks == 3 and len(result.queries) == 2 * N
-    assert plan_for_chunks({C.TRAIN: rows()}, capped, documents=N).splits[0].to_send == 0
+    assert plan_for_chunks({schema.TRAIN: rows()}, capped, documents=N).splits[0].to_send == 0
 
 
 def test_the_caps_count_both_splits_of_one_run_together(server, tmp_path):
     config = settings(server, tmp_path, max_requests=5)
-    generate_queries(rows(3), config, C.TRAIN, run_id="run-1")
+    generate_queries(rows(3), config, schema.TRAIN, run_id="run-1")
     with pytest.raises(GenerationCapReached, match="2 of 4 test chunks are done"):
-        generate_queries(rows(4, "t"), config, C.TEST, run_id="run-1")
+        generate_queries(rows(4, "t"), config, schema.TEST, run_id="run-1")
     assert len(server.requests) == 5
     # A new run (a rerun) has its own budget and finishes the test split.
-    result = generate_queries(rows(4, "t"), config, C.TEST, run_id="run-2")
+    result = generate_queries(rows(4, "t"), config, schema.TEST, run_id="run-2")
     assert result.stats.cached_chunks == 2 and len(server.requests) == 7
 
 
@@ -96,7 +96,7 @@ def test_a_prompt_token_cap_stops_before_the_request_that_would_cross_it(server,
     estimate = estimated_prompt_tokens(messages_for(rows(1)[0], settings(server, tmp_path)))
     config = settings(server, tmp_path, max_prompt_tokens=10 + 10 + estimate - 1)
     with pytest.raises(GenerationCapReached, match="generation.max_prompt_tokens=.* reached"):
-        generate_queries(rows(), config, C.TRAIN)
+        generate_queries(rows(), config, schema.TRAIN)
     assert len(server.requests) == 2
 
 
@@ -116,7 +116,7 @@ def test_the_embedded_prompt_count_matches_what_the_embedded_server_reports():
     config = GenerationConfig(max_new_tokens=16, structured_output="none")
     count, _, exact = prompt_counter(config)
     assert exact
-    sample = [{C.TEXT: text} for text in (
+    sample = [{schema.TEXT: text} for text in (
         "Lyft, Inc. started a movement to revolutionize transportation in 2012.",
         "We had 18.7 million Active Riders in the fourth quarter of 2021 " * 12,
     )]

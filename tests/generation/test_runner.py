@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.config import GenerationConfig
 from embedtune.generation.runner import GenerationAborted, generate_queries, query_id_for
 from embedtune.generation.prompts import compact_json_grammar
@@ -23,8 +23,8 @@ GOOD = json.dumps(
 
 def chunks(n):
     return [
-        {C.CHUNK_ID: f"c{i}", C.TEXT: f"Chunk number {i} about Lyft Pink.", C.DOCUMENT_ID: f"d{i}",
-         C.SOURCE: f"doc{i}.txt"}
+        {schema.CHUNK_ID: f"c{i}", schema.TEXT: f"Chunk number {i} about Lyft Pink.", schema.DOCUMENT_ID: f"d{i}",
+         schema.SOURCE: f"doc{i}.txt"}
         for i in range(n)
     ]
 
@@ -48,12 +48,12 @@ def config(tmp_path):
 def test_rows_ids_and_structured_output_request(config):
     with ScriptedServer(lambda body: (200, chat_completion(GOOD))) as server:
         result = generate_queries(chunks(3), config(server.base_url), "train")
-    assert [r[C.QUERY_ID] for r in result.queries[:2]] == [query_id_for("c0", 0), query_id_for("c0", 1)]
+    assert [r[schema.QUERY_ID] for r in result.queries[:2]] == [query_id_for("c0", 0), query_id_for("c0", 1)]
     assert len(result.queries) == 6 and not result.failures
     row = result.queries[0]
-    assert row[C.POSITIVE] == "Chunk number 0 about Lyft Pink."
-    assert row[C.NEGATIVE_QUERY] == "How many Lyft Pink members live in Ohio?"
-    assert row[C.SPLIT] == "train"
+    assert row[schema.POSITIVE] == "Chunk number 0 about Lyft Pink."
+    assert row[schema.NEGATIVE_QUERY] == "How many Lyft Pink members live in Ohio?"
+    assert row[schema.SPLIT] == "train"
     assert all(r["response_format"]["type"] == "json_schema" for r in server.requests)
     # Requests of one batch are concurrent, so they may arrive in any order.
     passages = sorted(r["messages"][1]["content"].split("Passage:\n")[1] for r in server.requests)
@@ -75,9 +75,9 @@ def test_unparsable_output_becomes_a_failure_row_not_a_none(config):
         result = generate_queries(chunks(4), config(server.base_url, concurrency=1), "test")
     assert len(result.failures) == 1
     failure = result.failures[0]
-    assert failure[C.CHUNK_ID] == "c1" and "not valid JSON" in failure[C.FAILURE_REASON]
-    assert failure[C.RAW_OUTPUT] == "{not json"
-    assert all(r[C.QUERY] for r in result.queries) and len(result.queries) == 6
+    assert failure[schema.CHUNK_ID] == "c1" and "not valid JSON" in failure[schema.FAILURE_REASON]
+    assert failure[schema.RAW_OUTPUT] == "{not json"
+    assert all(r[schema.QUERY] for r in result.queries) and len(result.queries) == 6
 
 
 def test_server_errors_fail_only_their_chunk(config):
@@ -91,8 +91,8 @@ def test_server_errors_fail_only_their_chunk(config):
 
     with ScriptedServer(respond) as server:
         result = generate_queries(chunks(4), config(server.base_url), "train")
-    assert [f[C.CHUNK_ID] for f in result.failures] == ["c1"]
-    assert "InternalServerError" in result.failures[0][C.FAILURE_REASON]
+    assert [f[schema.CHUNK_ID] for f in result.failures] == ["c1"]
+    assert "InternalServerError" in result.failures[0][schema.FAILURE_REASON]
     assert len(result.queries) == 6
 
 
@@ -142,7 +142,7 @@ def test_rerun_sends_no_request_for_finished_chunks_and_changes_regenerate_only_
         assert again.queries == first.queries
 
         edited = chunks(6)
-        edited[3][C.TEXT] = "Chunk number 3 about Lyft Pink, edited."
+        edited[3][schema.TEXT] = "Chunk number 3 about Lyft Pink, edited."
         generate_queries(edited, config(server.base_url), "train")
         assert server.passages()[6:] == ["Chunk number 3 about Lyft Pink, edited."]
 
@@ -171,7 +171,7 @@ def test_failed_chunks_are_not_cached_and_are_asked_again(config):
 
     with ScriptedServer(respond) as server:
         first = generate_queries(chunks(3), config(server.base_url), "train")
-        assert [f[C.CHUNK_ID] for f in first.failures] == ["c1"]
+        assert [f[schema.CHUNK_ID] for f in first.failures] == ["c1"]
         fail["on"] = False
         second = generate_queries(chunks(3), config(server.base_url), "train")
     assert server.passages()[3:] == ["Chunk number 1 about Lyft Pink."]
@@ -186,7 +186,7 @@ def test_requests_stay_within_the_concurrency_bound_and_rows_keep_chunk_order(co
     with ScriptedServer(slow) as server:
         result = generate_queries(chunks(12), config(server.base_url, concurrency=4), "train")
     assert server.max_in_flight == 4
-    assert [r[C.CHUNK_ID] for r in result.queries] == [f"c{i}" for i in range(12) for _ in range(2)]
+    assert [r[schema.CHUNK_ID] for r in result.queries] == [f"c{i}" for i in range(12) for _ in range(2)]
 
 
 def test_rate_limit_retry_after_is_honoured_and_retries_are_counted(config):
@@ -219,8 +219,8 @@ def test_a_chunk_that_keeps_failing_records_its_attempts(config):
             chunks(4), config(server.base_url, max_retries=3, backoff_initial_s=0.01), "train"
         )
     (failure,) = result.failures
-    assert failure[C.CHUNK_ID] == "c2" and failure[C.ATTEMPTS] == 4
-    assert "InternalServerError" in failure[C.FAILURE_REASON]
+    assert failure[schema.CHUNK_ID] == "c2" and failure[schema.ATTEMPTS] == 4
+    assert "InternalServerError" in failure[schema.FAILURE_REASON]
     assert result.stats.retries == 3 and len(result.queries) == 6
 
 

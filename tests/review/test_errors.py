@@ -9,6 +9,7 @@ import pytest
 from datasets import Dataset
 from zenml import step
 
+from embedtune import schema
 from embedtune.config import ArgillaConfig
 from embedtune.review.client import ArgillaReviewError, connect
 from embedtune.review.push import get_or_create_dataset
@@ -84,7 +85,6 @@ def test_failed_push_keeps_the_generated_queries_as_an_artifact(monkeypatch, tmp
     from zenml import pipeline
     from zenml.client import Client
 
-    import constants as C
     import steps  # noqa: F401  (registers the datasets materializer)
     from steps.review import push_for_review
     from tests.review.test_round_trip import make_rows
@@ -101,4 +101,4 @@ def test_failed_push_keeps_the_generated_queries_as_an_artifact(monkeypatch, tmp
     run = Client().get_pipeline("push_only").last_run
     assert run.steps["push_for_review"].status == "failed"
     saved = run.steps["generated_queries"].outputs["output"][0].load()
-    assert saved[C.QUERY_ID] == [row[C.QUERY_ID] for row in make_rows()]
+    assert saved[schema.QUERY_ID] == [row[schema.QUERY_ID] for row in make_rows()]

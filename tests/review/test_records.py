@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.review.records import base_model_features, dataset_name, settings_differences, suggestion_agent
 from tests.review.test_round_trip import make_rows
 
@@ -22,7 +22,7 @@ def test_suggestion_agent_matches_argilla_servers_pattern(model_name, agent):
 def test_dataset_name_follows_the_content_not_the_order():
     rows = make_rows()
     assert dataset_name("p", rows) == dataset_name("p", list(reversed(rows)))
-    changed = [{**rows[0], C.QUERY: "another query"}, *rows[1:]]
+    changed = [{**rows[0], schema.QUERY: "another query"}, *rows[1:]]
     assert dataset_name("p", changed) != dataset_name("p", rows)
 
 
@@ -39,14 +39,14 @@ def test_settings_differences_name_each_change():
 def test_review_similarities_read_queries_and_chunks_with_their_prompts(prompted_model):
     """The similarities shown to reviewers are the model's own: question after "query: ", chunk
     after "passage: ", the LLM's negative (a question) after "query: "."""
-    row = {C.QUERY: "What does Lyft Pink offer?", C.NEGATIVE_QUERY: "Who founded Lyft?",
-           C.POSITIVE: "Lyft Pink is a monthly membership with ride discounts."}
+    row = {schema.QUERY: "What does Lyft Pink offer?", schema.NEGATIVE_QUERY: "Who founded Lyft?",
+           schema.POSITIVE: "Lyft Pink is a monthly membership with ride discounts."}
     (features,) = base_model_features(prompted_model, [row])
 
     def enc(text, prompt):
         return prompted_model.encode(text, prompt=prompt, normalize_embeddings=True)
 
-    query = enc(row[C.QUERY], "query: ")
-    assert features.sim_query_chunk == pytest.approx(float(query @ enc(row[C.POSITIVE], "passage: ")), abs=1e-4)
-    assert features.sim_query_negative == pytest.approx(float(query @ enc(row[C.NEGATIVE_QUERY], "query: ")), abs=1e-4)
+    query = enc(row[schema.QUERY], "query: ")
+    assert features.sim_query_chunk == pytest.approx(float(query @ enc(row[schema.POSITIVE], "passage: ")), abs=1e-4)
+    assert features.sim_query_negative == pytest.approx(float(query @ enc(row[schema.NEGATIVE_QUERY], "query: ")), abs=1e-4)
     assert np.allclose(features.query_embedding, query, atol=1e-5)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-import constants as C
+from embedtune import schema
 from embedtune.config import ArgillaConfig, UnreviewedPolicy
 from embedtune.review import records as R
-from embedtune.review.pull import ORIGINAL_QUERY, REVIEW_STATUS, apply_reviews, fetch_reviews
+from embedtune.review.pull import apply_reviews, fetch_reviews
 from embedtune.review.push import push_queries
 
 CHUNKS = {
@@ -20,17 +20,17 @@ CHUNKS = {
 
 def make_rows() -> list[dict]:
     specs = [  # (query id, chunk, query, negative, split)
-        ("c1-q0", "c1", "lyft revenue 2021 how much", "How many employees does Lyft have?", C.TRAIN),
-        ("c1-q1", "c1", "What is Lyft's mission statement?", "What was revenue growth?", C.TRAIN),
-        ("c2-q0", "c2", "Who are Lyft's competitors?", None, C.TRAIN),
-        ("c2-q1", "c2", "Does Lyft compete with public transit?", "Who competes with Lyft?", C.TRAIN),
-        ("c3-q0", "c3", "What does Proposition 22 guarantee drivers?", "What is Lyft's revenue?", C.TEST),
-        ("c3-q1", "c3", "Which state passed Proposition 22?", None, C.TEST),
+        ("c1-q0", "c1", "lyft revenue 2021 how much", "How many employees does Lyft have?", schema.TRAIN),
+        ("c1-q1", "c1", "What is Lyft's mission statement?", "What was revenue growth?", schema.TRAIN),
+        ("c2-q0", "c2", "Who are Lyft's competitors?", None, schema.TRAIN),
+        ("c2-q1", "c2", "Does Lyft compete with public transit?", "Who competes with Lyft?", schema.TRAIN),
+        ("c3-q0", "c3", "What does Proposition 22 guarantee drivers?", "What is Lyft's revenue?", schema.TEST),
+        ("c3-q1", "c3", "Which state passed Proposition 22?", None, schema.TEST),
     ]
     return [
-        {C.QUERY_ID: qid, C.QUERY: query, C.CHUNK_ID: chunk, C.DOCUMENT_ID: "doc-" + chunk,
-         C.SOURCE: f"lyft/{chunk}.md", C.POSITIVE: CHUNKS[chunk], C.NEGATIVE_QUERY: negative,
-         C.SPLIT: split, C.MODEL_NAME: "test-llm"}
+        {schema.QUERY_ID: qid, schema.QUERY: query, schema.CHUNK_ID: chunk, schema.DOCUMENT_ID: "doc-" + chunk,
+         schema.SOURCE: f"lyft/{chunk}.md", schema.POSITIVE: CHUNKS[chunk], schema.NEGATIVE_QUERY: negative,
+         schema.SPLIT: split, schema.MODEL_NAME: "test-llm"}
         for qid, chunk, query, negative, split in specs
     ]
 
@@ -71,11 +71,11 @@ def test_push_creates_one_dataset_with_one_record_per_query(argilla_client, push
     assert result.dataset == R.dataset_name("roundtrip", rows)
     dataset = argilla_client.datasets(result.dataset, workspace="argilla")
     records = {r.id: r for r in dataset.records(with_suggestions=True, with_vectors=True)}
-    assert set(records) == {row[C.QUERY_ID] for row in rows}
+    assert set(records) == {row[schema.QUERY_ID] for row in rows}
     record = records["c1-q0"]
     assert record.fields[R.QUERY_FIELD] == "lyft revenue 2021 how much"
     assert record.fields[R.NEGATIVE_FIELD] == "How many employees does Lyft have?"
-    assert record.metadata[C.SPLIT] == C.TRAIN and record.metadata[C.SOURCE] == "lyft/c1.md"
+    assert record.metadata[schema.SPLIT] == schema.TRAIN and record.metadata[schema.SOURCE] == "lyft/c1.md"
     assert 0.0 < record.metadata[R.SIM_QUERY_CHUNK] <= 1.0
     assert record.metadata[R.CHUNK_TOKENS] > 10
     assert len(record.vectors[R.QUERY_VECTOR]) == 384
@@ -112,14 +112,14 @@ def test_round_trip_applies_exactly_the_annotators_corrections(
     assert set(reviews) == {"c1-q0", "c1-q1", "c2-q0", "c2-q1"}  # the draft is not a review
 
     kept, counts = apply_reviews(rows, reviews, UnreviewedPolicy.keep)
-    by_id = {row[C.QUERY_ID]: row for row in kept}
+    by_id = {row[schema.QUERY_ID]: row for row in kept}
     assert set(by_id) == {"c1-q0", "c2-q1", "c3-q0", "c3-q1"}
-    assert by_id["c1-q0"][C.QUERY] == "How much revenue did Lyft make in 2021?"
-    assert by_id["c1-q0"][ORIGINAL_QUERY] == "lyft revenue 2021 how much"
-    assert by_id["c1-q0"][C.NEGATIVE_QUERY] == "How many employees does Lyft have?"
-    assert by_id["c2-q1"][C.QUERY] == "Does Lyft compete with public transit?"
-    assert by_id["c2-q1"][ORIGINAL_QUERY] is None and by_id["c2-q1"][C.NEGATIVE_QUERY] is None
-    assert by_id["c3-q0"] == {**rows[4], REVIEW_STATUS: "unreviewed", ORIGINAL_QUERY: None}
+    assert by_id["c1-q0"][schema.QUERY] == "How much revenue did Lyft make in 2021?"
+    assert by_id["c1-q0"][schema.ORIGINAL_QUERY] == "lyft revenue 2021 how much"
+    assert by_id["c1-q0"][schema.NEGATIVE_QUERY] == "How many employees does Lyft have?"
+    assert by_id["c2-q1"][schema.QUERY] == "Does Lyft compete with public transit?"
+    assert by_id["c2-q1"][schema.ORIGINAL_QUERY] is None and by_id["c2-q1"][schema.NEGATIVE_QUERY] is None
+    assert by_id["c3-q0"] == {**rows[4], schema.REVIEW_STATUS: "unreviewed", schema.ORIGINAL_QUERY: None}
     assert counts == {
         "generated": 6, "reviewed": 4, "kept": 4, "dropped_discarded": 1, "dropped_not_answered": 1,
         "queries_corrected": 1, "conflicting_corrections": 0, "negatives_dropped": 1,
@@ -127,5 +127,5 @@ def test_round_trip_applies_exactly_the_annotators_corrections(
     }
 
     reviewed_only, counts = apply_reviews(rows, reviews, UnreviewedPolicy.drop)
-    assert {row[C.QUERY_ID] for row in reviewed_only} == {"c1-q0", "c2-q1"}
+    assert {row[schema.QUERY_ID] for row in reviewed_only} == {"c1-q0", "c2-q1"}
     assert counts["unreviewed_dropped"] == 2 and counts["kept"] == 2

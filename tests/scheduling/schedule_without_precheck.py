@@ -4,14 +4,13 @@ see ZenML's own check answer on the active stack. Usage: python this.py CONFIG""
 import sys
 from pathlib import Path
 
+from zenml.utils.source_utils import set_custom_source_root
+
+import run
+from embedtune.config import load_config
+from embedtune.scheduling.orchestrator import zenml_schedule
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from zenml.utils.source_utils import set_custom_source_root  # noqa: E402
-
-import run  # noqa: E402
-from embedtune.config import load_config  # noqa: E402
-from embedtune.scheduling.orchestrator import zenml_schedule  # noqa: E402
 
 set_custom_source_root(str(PROJECT_ROOT))
 config = load_config(sys.argv[1])

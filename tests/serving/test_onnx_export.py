@@ -36,7 +36,6 @@ def test_exports_rank_like_torch_in_a_fresh_process(exported, base_model):
     program = textwrap.dedent(f"""
         import json, sys
         import numpy as np
-        sys.path.insert(0, {str(PROJECT_ROOT)!r})
         from embedtune.serving.onnx_export import OnnxModel
         from tests.serving.conftest import QUERIES, TEXTS
         out = {{}}

@@ -22,6 +22,6 @@ def test_cuda_without_a_gpu_fails_the_training_step_clearly_before_loading_the_m
 
 
 def test_auto_trains_on_the_cpu_here_when_there_is_no_gpu():
-    from embedtune.training.models import training_device
+    from embedtune.models import training_device
 
     assert training_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,17 +1,11 @@
 """``run.py argilla-up`` / ``argilla-status`` / ``argilla-down`` as a user runs them: a real
 local Argilla server (and Redis) in a temporary home on free ports."""
 
-import socket
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from argilla_local.local_server import PROJECT_ROOT
+from argilla_local.tests.fixtures import free_port
 
 
 def test_up_status_down_as_a_user_runs_them(tmp_path):

@@ -6,7 +6,7 @@ service (and neither can be installed here), so this module implements argilla-s
 ``SearchEngine`` interface on SQLite and registers it as ``ARGILLA_SEARCH_ENGINE=sqlite``.
 
 It runs *inside the argilla-server virtualenv* (server and rq worker), never beside ZenML: it
-imports ``argilla_server``. ``embedtune.review.server_entry`` imports it before the server or
+imports ``argilla_server``. ``argilla_local.server_entry`` imports it before the server or
 worker starts, which is what registration needs (argilla-server has no plugin entry point).
 
 Why SQLite: the engine is instantiated per request and in the worker process, so the index must

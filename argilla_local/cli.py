@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from embedtune.review.local_server import LocalArgilla, LocalArgillaSettings, LocalServerError
+from argilla_local.local_server import LocalArgilla, LocalArgillaSettings, LocalServerError
 
 COMMANDS = ("argilla-up", "argilla-down", "argilla-status")
 

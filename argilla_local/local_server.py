@@ -4,7 +4,7 @@
 
 - ``redis-server`` (Debian package), which argilla-server's background jobs need;
 - ``argilla-server`` 2.8.0 (uvicorn) with ``ARGILLA_SEARCH_ENGINE=sqlite``, the project's own
-  search backend (``embedtune.review.sqlite_search``), its index in one SQLite file;
+  search backend (``argilla_local.sqlite_search``), its index in one SQLite file;
 - its rq worker, with the same backend.
 
 argilla-server pins FastAPI/pydantic versions that conflict with ZenML's, so it runs from a
@@ -33,7 +33,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PROJECT_ROOT / "requirements-argilla-server.txt"
 HOME_ENV = "EMBEDTUNE_ARGILLA_HOME"
 VENV_ENV = "EMBEDTUNE_ARGILLA_VENV"
@@ -257,7 +257,7 @@ class LocalArgilla:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self.tmp_dir.mkdir()
         env = self._env()
-        entry = [str(python), "-m", "embedtune.review.server_entry"]
+        entry = [str(python), "-m", "argilla_local.server_entry"]
         pids: dict[str, int] = {}
         try:
             pids["redis"] = self._spawn("redis", [
@@ -291,7 +291,7 @@ class LocalArgilla:
         """Create a user with a known API key in the workspace (argilla-server's own CLI)."""
         python = ensure_server_venv(self.settings.venv)
         self._cli([
-            str(python), "-m", "embedtune.review.server_entry", "cli", "database", "users", "create",
+            str(python), "-m", "argilla_local.server_entry", "cli", "database", "users", "create",
             "--first-name", username, "--username", username, "--password", password, "--role", role,
             "--api-key", api_key, "--workspace", WORKSPACE,
         ], self._env(), f"creation of user {username}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from embedtune.teacher import assembly
-from embedtune.teacher.assembly import (
+from embedtune.bundled import teacher as assembly
+from embedtune.bundled.teacher import (
     SLICE_MEMBER,
     WEIGHTS,
     Bundle,

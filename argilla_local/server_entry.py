@@ -1,6 +1,6 @@
 """Entry point of the local Argilla processes, run with the argilla-server virtualenv's Python.
 
-``python -m embedtune.review.server_entry {server,worker,cli} ...`` imports the SQLite search
+``python -m argilla_local.server_entry {server,worker,cli} ...`` imports the SQLite search
 engine first, so that ``@SearchEngine.register`` has run in this process before argilla-server
 looks up ``ARGILLA_SEARCH_ENGINE`` (argilla-server has no plugin entry point), then hands over to
 uvicorn, the rq worker, or argilla-server's own CLI (database migration, user creation).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import embedtune.review.sqlite_search  # noqa: F401  (registers ARGILLA_SEARCH_ENGINE=sqlite)
+import argilla_local.sqlite_search  # noqa: F401  (registers ARGILLA_SEARCH_ENGINE=sqlite)
 
 
 def main(argv: list[str] | None = None) -> None:

