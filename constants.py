@@ -15,6 +15,7 @@ VALIDATION_QUERIES_ARTIFACT = "validation_queries"
 TEACHER_EMBEDDINGS_ARTIFACT = "teacher_embeddings"
 FINETUNED_MODEL_ARTIFACT = "finetuned_model"
 EVALUATION_ARTIFACT = "evaluation"
+EVALUATED_TEST_ARTIFACT = "evaluated_test_queries"  # the test queries the evaluation scored
 PROMOTION_ARTIFACT = "promotion_decision"
 EXPORT_ARTIFACT = "export_report"
 ONNX_EXPORTS_ARTIFACT = "onnx_exports"

@@ -173,17 +173,17 @@ def register_schedule(config: RunConfig, config_path: Path, enable_cache: bool) 
     return 0
 
 
-def retrieval_spec(evaluation: dict, model_folder: str, max_seq_length: int):
+def retrieval_spec(evaluation, model_folder: str, max_seq_length: int):
     """``retrieval.json``: the exported model and the reading it was chosen to be served in,
     with the scores behind the choice (``embedtune.retrieval.ParentRetriever`` reads it)."""
     from embedtune.retrieval import Reading, RetrievalSpec
 
-    shipped = evaluation["shipped"]
-    metric = evaluation["readings"]["metric"]
-    table = evaluation["readings"]["models"][shipped["model"]]
+    shipped = evaluation.shipped
+    metric = evaluation.metric
+    table = evaluation.readings["models"][shipped["model"]]
     return RetrievalSpec(
         model=model_folder, reading=Reading(**shipped["reading"]), max_seq_length=max_seq_length,
-        extra={"chosen_on": f"{evaluation['readings']['validation_queries']} validation queries, "
+        extra={"chosen_on": f"{evaluation.readings['validation_queries']} validation queries, "
                             f"{metric}",
                "validation": {r["reading"]: r[f"validation_{metric}"] for r in table},
                "test": {r["reading"]: r[f"test_{metric}"] for r in table}},
@@ -231,7 +231,7 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     partial.rename(paths["model"])
     retrieval_spec(evaluation, paths["model"].name, model.max_seq_length).write(paths["retrieval"])
     paths["report"].write_text(str(report), encoding="utf-8")
-    paths["metrics"].write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+    paths["metrics"].write_text(evaluation.model_dump_json(indent=2), encoding="utf-8")
     paths["summary"].write_text(str(summary), encoding="utf-8")
     promotion = outputs["promote_model"][C.PROMOTION_ARTIFACT][0].load()
     paths["promotion"].write_text(json.dumps(promotion, indent=2), encoding="utf-8")
@@ -305,7 +305,7 @@ def plan_command(argv: list[str]) -> int:
 
 def interrupted_message(config: RunConfig, signal_name: str, argv: list[str]) -> str:
     """The line printed when a signal stopped the run: what is kept, and how to go on."""
-    from embedtune.generation.runner import default_cache_dir
+    from embedtune.generation.resume_cache import default_cache_dir
 
     command = " ".join(["python run.py", *argv])
     if not config.generation.resume:

@@ -704,7 +704,7 @@ class ScheduleConfig(_Strict):
 
     @model_validator(mode="after")
     def _valid_cron(self) -> "ScheduleConfig":
-        from embedtune.scheduling.cron import CronError, parse_cron
+        from embedtune.cron import CronError, parse_cron
 
         try:
             parse_cron(self.cron)

@@ -50,7 +50,7 @@ def run_record(config: RunConfig, corpus_fingerprint: str, run_response) -> dict
         data[step_name] = {"artifact": version.name, "version": str(version.version), "id": str(version.id)}
     evaluation = run_response.steps["evaluate_models"].outputs[C.EVALUATION_ARTIFACT][0].load()
     return {
-        **evaluation["metrics"],
+        **evaluation.metrics,
         "base_model": config.training.base_model,
         "data": data,
         "run_config": config.model_dump(mode="json"),

@@ -54,16 +54,17 @@ def embedding_finetuning(config: RunConfig, corpus_fingerprint: str) -> None:
         teacher_embeddings=teacher_embeddings, teacher=teacher if teacher.guides else None,
     )
     model = finetune_model(curated, training=config.training)
-    evaluation = evaluate_models(
+    evaluation, evaluated_test = evaluate_models(
         model, test_queries, validation_queries, chunks, curation_report, train_failures,
         test_failures, training=config.training, curation=config.curation,
         evaluation=config.evaluation, retrieval=config.retrieval, teacher=teacher,
     )
     decision = promote_model(
-        evaluation, test_queries, chunks, evaluation=config.evaluation, promotion=config.promotion
+        evaluation, evaluated_test, chunks, evaluation=config.evaluation,
+        promotion=config.promotion,
     )
     exports = None
     if config.export.formats:
-        exports, _ = export_model(model, test_queries, chunks, evaluation, export=config.export,
+        exports, _ = export_model(model, evaluated_test, chunks, evaluation, export=config.export,
                                   evaluation=config.evaluation)
     write_report(evaluation, decision, train_generation, test_generation, exports)

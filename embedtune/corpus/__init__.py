@@ -7,19 +7,21 @@ from embedtune.corpus.chunking import (
     chunk_parts,
     tokenizer_counter,
 )
-from embedtune.corpus.loading import (
+from embedtune.corpus.formats import (
     SUPPORTED_EXTENSIONS,
-    CorpusError,
     DocumentPart,
     FileContent,
+    UnreadableFile,
+    normalise_whitespace,
+    read_document,
+)
+from embedtune.corpus.loading import (
+    CorpusError,
     LoadResult,
     SkippedFile,
     SkippedRecord,
-    UnreadableFile,
     corpus_files,
     load_corpus,
-    normalise_whitespace,
-    read_document,
 )
 from embedtune.corpus.splitting import split_by_document
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from embedtune.config import ChunkingConfig
-from embedtune.corpus.loading import DocumentPart
+from embedtune.corpus.formats import DocumentPart
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from embedtune.config import CorpusConfig
-from embedtune.corpus.loading import DocumentPart, FileContent, UnreadableFile, read_document
+from embedtune.corpus.formats import DocumentPart, FileContent, UnreadableFile, read_document
 from embedtune.shutdown import child_process
 
 _READY = "ready"

@@ -23,7 +23,7 @@ from embedtune.evaluation.readings import (
     score_readings,
     system_label,
 )
-from embedtune.evaluation.report import Comparison, rank_changes
+from embedtune.evaluation.comparison import Comparison
 from embedtune.evaluation.retrieval import RetrievalResult, evaluate_retrieval
 from embedtune.evaluation.significance import paired_bootstrap
 from embedtune.retrieval.reading import CHUNK, Reading
@@ -57,12 +57,26 @@ def evaluate_systems(
     return results
 
 
-def evaluated_rows(evaluation_result: Mapping[str, Any],
-                   rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The test rows the evaluation scored (those its rule filters kept), in their order: what a
-    later step scores again must be the same queries."""
-    kept = {q["query_id"] for q in evaluation_result["per_query"]}
-    return [r for r in rows if r["query_id"] in kept]
+def rank_changes(
+    queries: Sequence[str],
+    base_ranks: Sequence[int | None],
+    tuned_ranks: Sequence[int | None],
+    limit: int = 5,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Queries whose relevant chunk moved up / down the most (None = not in the top k)."""
+    worst = 10**6
+
+    def rank(value: int | None) -> int:
+        return worst if value is None else value
+
+    moves = [
+        {"query": q, "base_rank": b, "finetuned_rank": t, "delta": rank(b) - rank(t)}
+        for q, b, t in zip(queries, base_ranks, tuned_ranks)
+        if rank(b) != rank(t)
+    ]
+    improved = sorted((m for m in moves if m["delta"] > 0), key=lambda m: -m["delta"])[:limit]
+    worsened = sorted((m for m in moves if m["delta"] < 0), key=lambda m: m["delta"])[:limit]
+    return improved, worsened
 
 
 def hybrid_label(label: str) -> str:
@@ -140,7 +154,7 @@ def evaluate_readings(
         if hybrid_label(best) in results:
             options.append(hybrid_label(best))
             notes[hybrid_label(best)] = f"{what} fused with BM25"
-    comparison = compare(test.query_ids, test.texts, results, len(corpus_ids), config,
+    comparison = compare(test.query_ids, test.texts, results, len(corpus_ids), config, metric,
                          candidate=shipped, baseline=same, context=context)
     comparison.shipped = {"system": shipped, "model": candidate,
                           "reading": chosen[candidate].model_dump(mode="json"),
@@ -162,6 +176,7 @@ def compare(
     results: Mapping[str, RetrievalResult],
     n_corpus: int,
     config: EvaluationConfig,
+    metric: str,
     candidate: str = FINETUNED,
     context: dict[str, Any] | None = None,
     baseline: str = BASE,
@@ -197,13 +212,14 @@ def compare(
     ]
     return Comparison(
         metrics={label: r.metrics for label, r in results.items()},
+        metric=metric,
+        k_values=list(config.k_values),
         n_queries=len(queries),
         n_corpus=n_corpus,
         improved=improved,
         worsened=worsened,
         differences=differences,
         per_query=per_query,
-        k_max=max(config.k_values),
         context=dict(context or {}),
         candidate=candidate,
         baseline=baseline,

@@ -12,10 +12,10 @@ per split, the chunks, the queries generated, the failed chunks and every filter
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from embedtune.evaluation.charts import histogram_panels, line_chart
+from embedtune.evaluation.comparison import Comparison
 from embedtune.evaluation.curves import hit_rate_curves
 from embedtune.evaluation.score_distribution import (
     BEST_WRONG,
@@ -45,68 +45,9 @@ DATA_ROWS = {
 }
 
 
-@dataclass
-class Comparison:
-    """Everything the report shows; also stored as the ``evaluation`` artifact (as a dict)."""
-
-    metrics: dict[str, dict[str, float]]  # system label -> metric -> value
-    n_queries: int
-    n_corpus: int
-    improved: list[dict[str, Any]] = field(default_factory=list)
-    worsened: list[dict[str, Any]] = field(default_factory=list)
-    # "<candidate>_vs_<other>" -> metric -> PairedDifference.as_dict()
-    differences: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    per_query: list[dict[str, Any]] = field(default_factory=list)
-    # regression set name -> {"n_queries": n, "metrics": {system: {metric: value}}}
-    regression: dict[str, dict[str, Any]] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)  # counts, settings, timings
-    # Ranks in per_query are known up to this k (None in evaluations stored before it existed).
-    k_max: int | None = None
-    # The system compared with every other one (the shipped retrieval) and the one it is measured
-    # against first (the base model read the same way).
-    candidate: str = "finetuned"
-    baseline: str = "base"
-    # {"system", "model", "reading" (Reading as a dict), "reading_name"}: what is shipped.
-    shipped: dict[str, Any] = field(default_factory=dict)
-    # {"options": [system labels that need no finetuning], "best": label, "metric": metric}
-    no_training: dict[str, Any] = field(default_factory=dict)
-    # {"metric", "validation_queries", "chosen": {model: reading}, "models": {model: [rows]}}
-    readings: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Comparison":
-        return cls(**data)
-
-
-def rank_changes(
-    queries: Sequence[str],
-    base_ranks: Sequence[int | None],
-    tuned_ranks: Sequence[int | None],
-    limit: int = 5,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Queries whose relevant chunk moved up / down the most (None = not in the top k)."""
-    worst = 10**6
-
-    def rank(value: int | None) -> int:
-        return worst if value is None else value
-
-    moves = [
-        {"query": q, "base_rank": b, "finetuned_rank": t, "delta": rank(b) - rank(t)}
-        for q, b, t in zip(queries, base_ranks, tuned_ranks)
-        if rank(b) != rank(t)
-    ]
-    improved = sorted((m for m in moves if m["delta"] > 0), key=lambda m: -m["delta"])[:limit]
-    worsened = sorted((m for m in moves if m["delta"] < 0), key=lambda m: m["delta"])[:limit]
-    return improved, worsened
-
-
 def headline_metric(comparison: Comparison) -> str:
-    """The metric the run chose its reading and gate by (ndcg@k_max for older evaluations)."""
-    return (comparison.no_training.get("metric") or comparison.readings.get("metric")
-            or f"ndcg@{comparison.k_max or 10}")
+    """The metric the run chose its reading by (``retrieval.metric``): the report leads with it."""
+    return comparison.metric
 
 
 def _difference(comparison: Comparison, other: str, metric: str) -> dict[str, Any] | None:
@@ -150,15 +91,11 @@ def worth_it(comparison: Comparison) -> str:
             f"({shipped - other:+.3f}{'; ' + interval if interval else ''}).")
 
 
-NO_TRAINING_METRICS = ("hit_rate@1", "hit_rate@5")
-
-
 def _summary_metrics(comparison: Comparison) -> list[str]:
-    metric = headline_metric(comparison)
-    k = comparison.k_max or 10
-    keys = [metric] + [m for m in (*NO_TRAINING_METRICS, f"mrr@{k}")
-                       if m != metric and m in comparison.metrics[comparison.candidate]]
-    return keys
+    """The configured metric, then the hit rate at each configured k and MRR at the largest."""
+    measured = comparison.metrics[comparison.candidate]
+    others = [f"hit_rate@{k}" for k in sorted(comparison.k_values)] + [f"mrr@{comparison.k_max}"]
+    return [comparison.metric] + [m for m in others if m != comparison.metric and m in measured]
 
 
 def no_training_rows(comparison: Comparison) -> list[dict[str, Any]]:

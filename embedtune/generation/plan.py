@@ -30,7 +30,12 @@ from embedtune.config import Backend, GenerationConfig, RunConfig
 from embedtune.generation.backends import request_generation_kwargs
 from embedtune.generation.parsing import ParseError, parse_generation
 from embedtune.generation.prompts import build_messages
-from embedtune.generation.resume_cache import ResumeCache, cache_key
+from embedtune.generation.resume_cache import (
+    ResumeCache,
+    cache_key,
+    default_cache_dir,
+    model_identity,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +163,6 @@ def plan_for_chunks(chunks_by_split: dict[str, Sequence[dict[str, Any]]], config
                     documents: int, counter: tuple[PromptCounter, str, bool] | None = None,
                     cache_dir: Path | None = None) -> GenerationPlan:
     """The plan for chunk rows already split (what the generation steps receive)."""
-    from embedtune.generation.runner import default_cache_dir, model_identity
 
     count, counted_with, exact = counter or prompt_counter(config)
     model = model_identity(config)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from embedtune.config import Backend, GenerationConfig
+
 SCHEMA_VERSION = 1
 
 
@@ -110,3 +112,19 @@ class ResumeCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def default_cache_dir() -> Path:
+    from embedtune.bundled.files import cache_dir
+
+    return cache_dir() / "generation"
+
+
+def model_identity(config: GenerationConfig) -> str:
+    """What "the same model" means for the resume cache: the GGUF's sha256 for the embedded
+    model; backend and model name for served ones (the host may move, the model is the same)."""
+    if config.backend is Backend.embedded:
+        from embedtune.bundled.llm import GGUF_SHA256
+
+        return f"embedded:{GGUF_SHA256}"
+    return f"{config.backend.value}:{config.model}"

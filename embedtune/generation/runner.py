@@ -37,7 +37,13 @@ from tqdm.auto import tqdm
 from embedtune import schema
 from embedtune.config import Backend, GenerationConfig
 from embedtune.generation.backends import llm_for
-from embedtune.generation.resume_cache import CachedAnswer, ResumeCache, cache_key
+from embedtune.generation.resume_cache import (
+    CachedAnswer,
+    ResumeCache,
+    cache_key,
+    default_cache_dir,
+    model_identity,
+)
 from embedtune.generation.retries import RetryPolicy, is_transient, retry_after_s
 from embedtune.generation.task import (
     ERROR_COLUMN,
@@ -166,22 +172,6 @@ class _CapReached(Exception):
 def query_id_for(chunk_id: str, index: int) -> str:
     """Stable id of the ``index``-th query generated for a chunk (used for review round trips)."""
     return f"{chunk_id}-q{index}"
-
-
-def default_cache_dir() -> Path:
-    from embedtune.bundled.files import cache_dir
-
-    return cache_dir() / "generation"
-
-
-def model_identity(config: GenerationConfig) -> str:
-    """What "the same model" means for the resume cache: the GGUF's sha256 for the embedded
-    model; backend and model name for served ones (the host may move, the model is the same)."""
-    if config.backend is Backend.embedded:
-        from embedtune.bundled.llm import GGUF_SHA256
-
-        return f"embedded:{GGUF_SHA256}"
-    return f"{config.backend.value}:{config.model}"
 
 
 def effective_concurrency(config: GenerationConfig) -> int:

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from embedtune.config import ConfigError, RunConfig, load_config
+from embedtune.cron import CronError
 from embedtune.scheduling.cron import (
-    CronError,
     crontab_line,
     merge_crontab,
     next_fire_times,

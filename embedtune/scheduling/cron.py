@@ -1,48 +1,20 @@
-"""Cron expressions: validation, next fire times, and the crontab line that runs the pipeline.
+"""Next fire times of a cron expression, and the crontab line that runs the pipeline.
 
-croniter is the reference for what an expression means, so the foreground loop, the crontab
-line and the check at config load agree. Standard cron has five fields; croniter also accepts a
-sixth, *trailing* field of seconds, which only the foreground loop can honour (cron and ZenML's
-orchestrators work in minutes) and which the tests use to fire twice in a few seconds.
+What an expression means (and whether it is valid) is ``embedtune.cron``'s, which the config
+checks at load, so the foreground loop, the crontab line and that check agree.
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from croniter import croniter
 
+from embedtune.cron import CronError, parse_cron
+
 MARKER = "# embedtune:"  # ends every crontab line this project writes, with the config's path
-
-
-class CronError(ValueError):
-    """An expression that cron (or croniter) would not accept."""
-
-
-@dataclass(frozen=True)
-class CronSpec:
-    expression: str
-    has_seconds: bool  # six fields, the last one seconds: the foreground loop only
-
-
-def parse_cron(expression: str) -> CronSpec:
-    """Validate ``expression`` and say whether it has a seconds field."""
-    fields = expression.split()
-    if len(fields) not in (5, 6):
-        raise CronError(
-            f"cron expression '{expression}' has {len(fields)} fields; write 5 (minute hour "
-            "day-of-month month day-of-week, e.g. '0 3 * * 1' for Mondays at 03:00), or 6 with "
-            "seconds last for the foreground loop"
-        )
-    if not croniter.is_valid(expression):
-        raise CronError(
-            f"cron expression '{expression}' is not valid (fields: minute hour day-of-month "
-            "month day-of-week; e.g. '*/15 * * * *' every 15 minutes)"
-        )
-    return CronSpec(expression=" ".join(fields), has_seconds=len(fields) == 6)
 
 
 def next_fire_times(expression: str, after: datetime, count: int = 1) -> list[datetime]:

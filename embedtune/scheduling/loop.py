@@ -24,7 +24,7 @@ from typing import Callable
 
 from croniter import croniter
 
-from embedtune.scheduling.cron import parse_cron
+from embedtune.cron import parse_cron
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from embedtune.config import ScheduleConfig
-from embedtune.scheduling.cron import parse_cron
+from embedtune.cron import parse_cron
 
 
 @dataclass(frozen=True)

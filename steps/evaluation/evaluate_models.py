@@ -1,5 +1,5 @@
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated, Any, Tuple
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
@@ -15,6 +15,7 @@ from embedtune.config import (
     TrainingConfig,
 )
 from embedtune.curation.curate import rule_filter
+from embedtune.datasets import to_dataset
 from embedtune.evaluation.compare import (
     BASE,
     FINETUNED,
@@ -22,6 +23,7 @@ from embedtune.evaluation.compare import (
     evaluate_readings,
     evaluate_systems,
 )
+from embedtune.evaluation.comparison import Comparison
 from embedtune.evaluation.readings import QuerySet
 from embedtune.evaluation.regression import load_qa_set
 from embedtune.retrieval.reading import Reading
@@ -48,10 +50,11 @@ def evaluate_models(
     evaluation: EvaluationConfig,
     retrieval: RetrievalConfig,
     teacher: TeacherConfig = TeacherConfig(),
-) -> Annotated[dict[str, Any], C.EVALUATION_ARTIFACT]:
+) -> Tuple[Annotated[Comparison, C.EVALUATION_ARTIFACT], Annotated[Dataset, C.EVALUATED_TEST_ARTIFACT]]:
     """Base vs the model this run just trained, each under every candidate reading, vs BM25 and
     the hybrids, on held-out queries over all chunks; the shipped reading is chosen on the
-    validation queries.
+    validation queries. Also returns the test queries it scored, which the gate and the exports
+    score again.
 
     Test and validation queries get the rule filters only (length, copies, duplicates): the
     round-trip check uses the base model and would keep only queries it already gets right.
@@ -113,4 +116,4 @@ def evaluate_models(
     }
     log_metadata(metrics)  # on the step run
     log_metadata(metrics, infer_model=True)  # on the model version this run produces
-    return comparison.as_dict()
+    return comparison, to_dataset(queries, test_queries.column_names)

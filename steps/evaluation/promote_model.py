@@ -9,7 +9,8 @@ from zenml.enums import ModelStages
 import constants as C
 from embedtune import schema
 from embedtune.config import EvaluationConfig, PromotionConfig
-from embedtune.evaluation.compare import BASE, FINETUNED, evaluate_systems, evaluated_rows
+from embedtune.evaluation.compare import evaluate_systems
+from embedtune.evaluation.comparison import Comparison
 from embedtune.evaluation.promotion import NoTrainingOption, decide_promotion
 from embedtune.evaluation.significance import PairedDifference
 from embedtune.retrieval.reading import CHUNK, Reading
@@ -17,9 +18,9 @@ from embedtune.retrieval.reading import CHUNK, Reading
 logger = logging.getLogger(__name__)
 
 
-def _difference(evaluation_result: dict[str, Any], other: str, metric: str) -> PairedDifference | None:
-    key = f"{evaluation_result.get('candidate', FINETUNED)}_vs_{other}"
-    values = evaluation_result["differences"].get(key, {}).get(metric)
+def _difference(evaluation_result: Comparison, other: str, metric: str) -> PairedDifference | None:
+    key = f"{evaluation_result.candidate}_vs_{other}"
+    values = evaluation_result.differences.get(key, {}).get(metric)
     return PairedDifference(**{k: v for k, v in values.items() if k != "significant"}) if values else None
 
 
@@ -34,8 +35,8 @@ def production_reading(metadata: dict[str, Any]) -> Reading:
 
 @step(enable_cache=False)
 def promote_model(
-    evaluation_result: dict[str, Any],
-    test_queries: Dataset,
+    evaluation_result: Comparison,
+    evaluated_test_queries: Dataset,
     chunks: Dataset,
     evaluation: EvaluationConfig,
     promotion: PromotionConfig,
@@ -49,8 +50,7 @@ def promote_model(
     """
     current = get_step_context().model
     metric = promotion.metric
-    candidate = evaluation_result.get("candidate", FINETUNED)
-    baseline = evaluation_result.get("baseline", BASE)
+    candidate, baseline = evaluation_result.candidate, evaluation_result.baseline
     production, production_name, already_production = None, None, False
     extra: dict[str, Any] = {}
     if promotion.enabled and promotion.compare_to_production:
@@ -63,26 +63,26 @@ def promote_model(
             production_name = prod.name
             model = prod.get_model_artifact(C.FINETUNED_MODEL_ARTIFACT).load()
             reading = production_reading(prod.run_metadata)
-            rows = evaluated_rows(evaluation_result, test_queries.to_list())
             results = evaluate_systems(
-                [r[schema.QUERY] for r in rows], [{r[schema.CHUNK_ID]} for r in rows],
+                evaluated_test_queries[schema.QUERY],
+                [{c} for c in evaluated_test_queries[schema.CHUNK_ID]],
                 chunks[schema.CHUNK_ID], chunks[schema.TEXT], {"production": model},
                 evaluation.model_copy(update={"bm25": False}), reading=reading,
             )
             production = results["production"].metrics
             extra["production_reading"] = reading.name
-    best = evaluation_result.get("no_training", {}).get("best")
-    no_training = (NoTrainingOption(best, evaluation_result["metrics"][best],
+    best = evaluation_result.no_training.get("best")
+    no_training = (NoTrainingOption(best, evaluation_result.metrics[best],
                                     _difference(evaluation_result, best, metric))
                    if best else None)
     decision = decide_promotion(
         promotion,
-        evaluation_result["metrics"][candidate],
-        evaluation_result["metrics"][baseline],
+        evaluation_result.metrics[candidate],
+        evaluation_result.metrics[baseline],
         _difference(evaluation_result, baseline, metric),
         production,
         production_name,
-        {name: reg["metrics"] for name, reg in evaluation_result.get("regression", {}).items()},
+        {name: reg["metrics"] for name, reg in evaluation_result.regression.items()},
         already_production,
         no_training,
     )

@@ -4,12 +4,13 @@ from zenml import step
 from zenml.types import HTMLString, MarkdownString
 
 import constants as C
-from embedtune.evaluation.report import Comparison, html_report, markdown_table
+from embedtune.evaluation.comparison import Comparison
+from embedtune.evaluation.report import html_report, markdown_table
 
 
 @step
 def write_report(
-    evaluation_result: dict[str, Any],
+    comparison: Comparison,
     promotion_decision: dict[str, Any],
     train_generation: dict[str, Any],
     test_generation: dict[str, Any],
@@ -18,7 +19,6 @@ def write_report(
     """The HTML page shown in the dashboard and the Markdown summary, with the gate's decision
     and what generation produced on each split (counts, failures, costs), and how each export
     of the model scored (``exports``, when the run exported)."""
-    comparison = Comparison.from_dict(evaluation_result)
     generation = [train_generation, test_generation]
     return (
         HTMLString(html_report(comparison, promotion=promotion_decision, generation=generation,

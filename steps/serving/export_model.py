@@ -9,7 +9,7 @@ from zenml import log_metadata, step
 import constants as C
 from embedtune import schema
 from embedtune.config import EvaluationConfig, ExportConfig
-from embedtune.evaluation.compare import evaluated_rows
+from embedtune.evaluation.comparison import Comparison
 from embedtune.retrieval.reading import Reading
 from embedtune.serving.exports import export_and_score
 from embedtune.serving.onnx_export import ONNX_DIR
@@ -18,9 +18,9 @@ from embedtune.serving.onnx_export import ONNX_DIR
 @step
 def export_model(
     finetuned_model: SentenceTransformer,
-    test_queries: Dataset,
+    evaluated_test_queries: Dataset,
     chunks: Dataset,
-    evaluation_result: dict[str, Any],
+    evaluation_result: Comparison,
     export: ExportConfig,
     evaluation: EvaluationConfig,
 ) -> Tuple[Annotated[dict[str, Any], C.EXPORT_ARTIFACT], Annotated[Path, C.ONNX_EXPORTS_ARTIFACT]]:
@@ -31,15 +31,14 @@ def export_model(
     Returns the scores (``export.json``) and the ``onnx/`` folder of the exports that passed
     the tolerance; ``run.py`` puts that folder into the exported model.
     """
-    rows = evaluated_rows(evaluation_result, test_queries.to_list())
     folder = Path(tempfile.mkdtemp(prefix="embedtune-export-")) / "model"
     report = export_and_score(
         finetuned_model, folder, [f.value for f in export.formats],
-        [r[schema.QUERY] for r in rows], [{r[schema.CHUNK_ID]} for r in rows],
-        chunks[schema.CHUNK_ID], chunks[schema.TEXT], Reading(**evaluation_result["shipped"]["reading"]),
-        evaluation.k_values, evaluation_result["readings"]["metric"], export.tolerance,
+        evaluated_test_queries[schema.QUERY], [{c} for c in evaluated_test_queries[schema.CHUNK_ID]],
+        chunks[schema.CHUNK_ID], chunks[schema.TEXT], Reading(**evaluation_result.shipped["reading"]),
+        evaluation.k_values, evaluation_result.metric, export.tolerance,
         evaluation.batch_size, export.timed_chunks,
-        torch_metrics=evaluation_result["metrics"][evaluation_result["candidate"]],
+        torch_metrics=evaluation_result.metrics[evaluation_result.candidate],
     )
     result = report.model_dump(mode="json")
     log_metadata({"export": {f["format"]: {"metric_change": f["metric_change"],

@@ -7,7 +7,8 @@ import pytest
 
 from embedtune.config import ChunkingConfig, CorpusConfig
 from embedtune.corpus.chunking import Chunk, chunk_id_for, chunk_parts, tokenizer_counter
-from embedtune.corpus.loading import DocumentPart, load_corpus
+from embedtune.corpus.formats import DocumentPart
+from embedtune.corpus.loading import load_corpus
 
 from tests.conftest import PROJECT_ROOT
 

@@ -5,12 +5,8 @@ from pathlib import Path
 import pytest
 
 from embedtune.config import CorpusConfig, OnBadFile
-from embedtune.corpus.loading import (
-    CorpusError,
-    DocumentPart,
-    load_corpus,
-    normalise_whitespace,
-)
+from embedtune.corpus.formats import DocumentPart, normalise_whitespace
+from embedtune.corpus.loading import CorpusError, load_corpus
 
 
 def minimal_pdf(pages: list[str]) -> bytes:

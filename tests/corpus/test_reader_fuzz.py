@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embedtune.config import CorpusConfig
-from embedtune.corpus.loading import FileContent, UnreadableFile, read_document
+from embedtune.corpus.formats import FileContent, UnreadableFile, read_document
 from tests.conftest import SAMPLE_CORPUS
 from tests.corpus.test_loading import minimal_pdf
 

@@ -1,4 +1,6 @@
-from embedtune.evaluation.report import Comparison, html_report, markdown_table, rank_changes, worth_it
+from embedtune.evaluation.compare import rank_changes
+from embedtune.evaluation.comparison import Comparison
+from embedtune.evaluation.report import html_report, markdown_table, worth_it
 
 
 def test_rank_changes_orders_biggest_moves_first():
@@ -12,7 +14,7 @@ def test_rank_changes_orders_biggest_moves_first():
 def comparison():
     return Comparison(
         metrics={"base": {"ndcg@10": 0.5, "hit_rate@1": 0.4}, "finetuned": {"ndcg@10": 0.6, "hit_rate@1": 0.3}},
-        n_queries=10, n_corpus=100,
+        metric="ndcg@10", k_values=[1, 10], n_queries=10, n_corpus=100,
         improved=[{"query": "<b>q</b>", "base_rank": None, "finetuned_rank": 1, "delta": 9}],
         context={"base_model": "m"},
     )
@@ -45,9 +47,9 @@ def test_every_system_gets_a_column_and_the_interval_and_decision_are_shown():
     assert "Not promoted" in page and "<tr><td>bm25</td><td>0.550</td>" in page
 
 
-def test_comparison_round_trips_through_its_artifact_dict():
+def test_comparison_round_trips_through_json_as_zenml_stores_it():
     c = comparison()
-    assert Comparison.from_dict(c.as_dict()) == c
+    assert Comparison.model_validate_json(c.model_dump_json()) == c
 
 
 def full_comparison():
@@ -65,7 +67,8 @@ def full_comparison():
     ]
     metrics = {s: {"hit_rate@1": sum(q["rank"][s] == 1 for q in per_query) / 4, "ndcg@10": 0.5}
                for s in ("base", "finetuned", "bm25")}
-    return Comparison(metrics=metrics, n_queries=4, n_corpus=20, per_query=per_query, k_max=5,
+    return Comparison(metrics=metrics, metric="ndcg@10", k_values=[1, 5], n_queries=4, n_corpus=20,
+                      per_query=per_query,
                       context={"test_queries_dropped": {"too short (< 3 words)": 2}})
 
 
@@ -118,12 +121,6 @@ def test_report_is_self_contained_and_shows_the_data_behind_the_numbers():
     assert "- test queries dropped by the rule filters: too short (< 3 words): 2" in summary
 
 
-def test_an_evaluation_stored_before_curves_and_scores_still_renders():
-    old = Comparison.from_dict({k: v for k, v in comparison().as_dict().items() if k != "k_max"})
-    page = html_report(old)
-    assert "<svg" not in page and "<td>0.600</td>" in page
-
-
 def shipped_comparison(low: float, mean: float) -> Comparison:
     """A run whose shipped retrieval is finetuned@windows128, against three free options."""
     metrics = {s: {"ndcg@10": v, "hit_rate@1": v - 0.1, "hit_rate@5": v + 0.1, "mrr@10": v - 0.05}
@@ -132,7 +129,7 @@ def shipped_comparison(low: float, mean: float) -> Comparison:
     diff = {"mean": mean, "low": low, "high": mean + 0.05, "confidence": 0.95, "wins": 30,
             "losses": 12, "ties": 8}
     return Comparison(
-        metrics=metrics, n_queries=50, n_corpus=200, k_max=10,
+        metrics=metrics, metric="ndcg@10", k_values=[1, 5, 10], n_queries=50, n_corpus=200,
         candidate="finetuned@windows128", baseline="base@windows128",
         differences={f"finetuned@windows128_vs_{s}": {"ndcg@10": {**diff, "mean": 0.70 - m["ndcg@10"]}}
                      for s, m in metrics.items() if s != "finetuned@windows128"}

@@ -8,7 +8,7 @@ the JSON file named by ``EMBEDTUNE_RECORDED_SCHEDULE`` and runs nothing.
 
 import json
 import os
-from typing import Dict, Optional, Type
+from typing import Dict, Type
 
 from zenml.orchestrators.local.local_orchestrator import (
     LocalOrchestrator,

@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from embedtune.cron import CronError, parse_cron
 from embedtune.scheduling.cron import (
     MARKER,
-    CronError,
     crontab_line,
     merge_crontab,
     next_fire_times,
-    parse_cron,
     remove_from_crontab,
 )
 
