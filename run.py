@@ -224,7 +224,7 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
         if any(onnx.iterdir()):
             shutil.copytree(onnx, partial / ONNX_DIR)
         exports = outputs["export_model"][C.EXPORT_ARTIFACT][0].load()
-        paths["export"].write_text(json.dumps(exports, indent=2), encoding="utf-8")
+        paths["export"].write_text(exports.model_dump_json(indent=2), encoding="utf-8")
     else:
         paths["export"].unlink(missing_ok=True)  # a previous run's, for another model
     shutil.rmtree(paths["model"], ignore_errors=True)
@@ -234,7 +234,7 @@ def export_outputs(run_response, output_dir: Path) -> dict[str, Path]:
     paths["metrics"].write_text(evaluation.model_dump_json(indent=2), encoding="utf-8")
     paths["summary"].write_text(str(summary), encoding="utf-8")
     promotion = outputs["promote_model"][C.PROMOTION_ARTIFACT][0].load()
-    paths["promotion"].write_text(json.dumps(promotion, indent=2), encoding="utf-8")
+    paths["promotion"].write_text(promotion.model_dump_json(indent=2), encoding="utf-8")
     return paths
 
 

@@ -7,8 +7,9 @@ moves the stage; this module only decides and explains.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
 
 from embedtune.config import PromotionConfig
 from embedtune.evaluation.significance import PairedDifference
@@ -23,20 +24,21 @@ class NoTrainingOption:
     difference: PairedDifference | None = None  # shipped minus it, paired bootstrap
 
 
-@dataclass(frozen=True)
-class PromotionDecision:
+class PromotionDecision(BaseModel):
+    """The gate's answer and every reason behind it (the ``promotion_decision`` artifact)."""
+
+    model_config = ConfigDict(frozen=True)
+
     promote: bool
     metric: str
     candidate: float
     base: float
     production: float | None = None
     production_version: str | None = None
-    reasons: list[str] = field(default_factory=list)
+    production_reading: str | None = None  # the reading production was evaluated in
+    reasons: list[str] = []
     no_training: float | None = None
     no_training_system: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def summary(self) -> str:
         verdict = "PROMOTED to production" if self.promote else "NOT promoted"
@@ -74,7 +76,8 @@ def decide_promotion(
                 f"({', '.join(sorted(values))}); pick one of those."
             )
     if not gate.enabled:
-        return PromotionDecision(False, metric, candidate[metric], base[metric],
+        return PromotionDecision(promote=False, metric=metric, candidate=candidate[metric],
+                                 base=base[metric],
                                  reasons=["promotion gate disabled (promotion.enabled: false)"])
     passed, reasons = True, []
     gain = candidate[metric] - base[metric]
@@ -141,6 +144,8 @@ def decide_promotion(
                 f"{metric} {candidate[metric]:.3f} vs production {production_version} "
                 f"{prod_value:.3f} ({gain:+.3f}): {'pass' if ok else 'fail'}"
             )
-    return PromotionDecision(passed, metric, candidate[metric], base[metric], prod_value,
-                             production_version, reasons, no_training_value,
-                             no_training.system if no_training else None)
+    return PromotionDecision(
+        promote=passed, metric=metric, candidate=candidate[metric], base=base[metric],
+        production=prod_value, production_version=production_version, reasons=reasons,
+        no_training=no_training_value,
+        no_training_system=no_training.system if no_training else None)

@@ -12,10 +12,11 @@ per split, the chunks, the queries generated, the failed chunks and every filter
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from embedtune.evaluation.charts import histogram_panels, line_chart
 from embedtune.evaluation.comparison import Comparison
+from embedtune.evaluation.promotion import PromotionDecision
 from embedtune.evaluation.curves import hit_rate_curves
 from embedtune.evaluation.score_distribution import (
     BEST_WRONG,
@@ -24,6 +25,9 @@ from embedtune.evaluation.score_distribution import (
     score_summary,
     scored_systems,
 )
+
+if TYPE_CHECKING:  # the exports' data model; evaluation does not import serving at run time
+    from embedtune.serving.exports import ExportReport
 
 SCORE_COLORS = {RELEVANT: "#16a34a", BEST_WRONG: "#dc2626"}
 SCORE_LABELS = {RELEVANT: "relevant chunk", BEST_WRONG: "best wrong chunk"}
@@ -131,9 +135,9 @@ def _ci(diff: dict[str, Any] | None) -> tuple[str, str]:
 
 def markdown_table(
     comparison: Comparison,
-    promotion: dict[str, Any] | None = None,
+    promotion: PromotionDecision | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
-    exports: dict[str, Any] | None = None,
+    exports: ExportReport | None = None,
 ) -> str:
     """The terminal summary: whether finetuning was worth it (the shipped retrieval against the
     options that need no finetuning), the readings chosen on validation, every system's metrics,
@@ -193,46 +197,46 @@ def markdown_table(
     if exports:
         lines += ["", *export_lines(exports)]
     if promotion:
-        lines.append(f"\nPromotion: {'promoted' if promotion['promote'] else 'not promoted'}: "
-                     + "; ".join(promotion["reasons"]))
+        lines.append(f"\nPromotion: {'promoted' if promotion.promote else 'not promoted'}: "
+                     + "; ".join(promotion.reasons))
     return "\n".join(lines)
 
 
-def _export_rows(exports: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    metric = exports["metric"]
+def _export_rows(exports: ExportReport) -> tuple[list[str], list[list[str]]]:
+    metric = exports.metric
     head = ["format", metric, "change", "chunks/s", "queries/s", "speedup", "MB", "shipped"]
-    rows = [[f["format"], f"{f['metrics'][metric]:.3f}", f"{f['metric_change']:+.4f}",
-             f"{f['chunks_per_second']:.1f}", f"{f['queries_per_second']:.1f}",
-             f"{f['speedup']:.2f}x", f"{f['megabytes']:.1f}",
-             "flagged: " + f["reason"] if f["flagged"] else "yes"] for f in exports["formats"]]
+    rows = [[f.format, f"{f.metrics[metric]:.3f}", f"{f.metric_change:+.4f}",
+             f"{f.chunks_per_second:.1f}", f"{f.queries_per_second:.1f}",
+             f"{f.speedup:.2f}x", f"{f.megabytes:.1f}",
+             "flagged: " + f.reason if f.flagged else "yes"] for f in exports.formats]
     return head, rows
 
 
-def export_lines(exports: dict[str, Any]) -> list[str]:
+def export_lines(exports: ExportReport) -> list[str]:
     """The exports table: each format scored on the test queries in the shipped reading and
     timed on the same chunks, beside the torch model."""
     head, rows = _export_rows(exports)
-    lines = [f"Exports, scored on the {exports['n_queries']} test queries in the shipped reading "
-             f"({exports['reading']}), timed indexing {exports['timed_chunks']} chunks in it "
-             f"(tolerance {exports['tolerance']}):", "",
+    lines = [f"Exports, scored on the {exports.n_queries} test queries in the shipped reading "
+             f"({exports.reading}), timed indexing {exports.timed_chunks} chunks in it "
+             f"(tolerance {exports.tolerance}):", "",
              "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    if exports.get("server_problems"):
+    if exports.server_problems:
         lines.append("- model folder, as text-embeddings-inference reads it: "
-                     + "; ".join(exports["server_problems"]))
+                     + "; ".join(exports.server_problems))
     return lines
 
 
-def _exports_html(exports: dict[str, Any] | None) -> str:
+def _exports_html(exports: ExportReport | None) -> str:
     if not exports:
         return ""
     head, rows = _export_rows(exports)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    problems = "".join(f"<li>{html.escape(p)}</li>" for p in exports.get("server_problems", []))
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in exports.server_problems)
     return (f"<h3 id='exports'>Exports</h3><p>Each format loaded back and scored on the "
-            f"{exports['n_queries']} test queries in the shipped reading "
-            f"({html.escape(exports['reading'])}), timed indexing {exports['timed_chunks']} chunks in it; "
-            f"a format losing more than {exports['tolerance']} is flagged and not shipped.</p>"
+            f"{exports.n_queries} test queries in the shipped reading "
+            f"({html.escape(exports.reading)}), timed indexing {exports.timed_chunks} chunks in it; "
+            f"a format losing more than {exports.tolerance} is flagged and not shipped.</p>"
             "<table class='data'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
             + f"</tr>{body}</table>" + (f"<ul>{problems}</ul>" if problems else ""))
 
@@ -405,9 +409,9 @@ def _readings_html(comparison: Comparison) -> str:
 
 def html_report(
     comparison: Comparison,
-    promotion: dict[str, Any] | None = None,
+    promotion: PromotionDecision | None = None,
     generation: Sequence[dict[str, Any]] | None = None,
-    exports: dict[str, Any] | None = None,
+    exports: ExportReport | None = None,
 ) -> str:
     """The dashboard page: whether finetuning was worth it (the shipped retrieval against the
     options that need no finetuning), the gate's decision, the readings, every system's
@@ -434,9 +438,9 @@ def html_report(
     )
     decision = ""
     if promotion:
-        verdict = "Promoted to production" if promotion["promote"] else "Not promoted"
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in promotion["reasons"])
-        decision = (f"<h3 class='{'up' if promotion['promote'] else 'down'}'>{verdict}</h3>"
+        verdict = "Promoted to production" if promotion.promote else "Not promoted"
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in promotion.reasons)
+        decision = (f"<h3 class='{'up' if promotion.promote else 'down'}'>{verdict}</h3>"
                     f"<ul>{reasons}</ul>")
     regression = "".join(
         f"<li>regression set {html.escape(name)} ({reg['n_queries']} queries): {metric} "

@@ -11,7 +11,7 @@ from embedtune import schema
 from embedtune.config import EvaluationConfig, PromotionConfig
 from embedtune.evaluation.compare import evaluate_systems
 from embedtune.evaluation.comparison import Comparison
-from embedtune.evaluation.promotion import NoTrainingOption, decide_promotion
+from embedtune.evaluation.promotion import NoTrainingOption, PromotionDecision, decide_promotion
 from embedtune.evaluation.significance import PairedDifference
 from embedtune.retrieval.reading import CHUNK, Reading
 
@@ -40,7 +40,7 @@ def promote_model(
     chunks: Dataset,
     evaluation: EvaluationConfig,
     promotion: PromotionConfig,
-) -> Annotated[dict[str, Any], C.PROMOTION_ARTIFACT]:
+) -> Annotated[PromotionDecision, C.PROMOTION_ARTIFACT]:
     """Make this run's model version the production one if it passes the gate.
 
     Never cached: the answer depends on which version is production now, which changes outside
@@ -52,7 +52,7 @@ def promote_model(
     metric = promotion.metric
     candidate, baseline = evaluation_result.candidate, evaluation_result.baseline
     production, production_name, already_production = None, None, False
-    extra: dict[str, Any] = {}
+    production_reading_name = None
     if promotion.enabled and promotion.compare_to_production:
         try:
             prod = Client().get_model_version(current.name, ModelStages.PRODUCTION)
@@ -70,7 +70,7 @@ def promote_model(
                 evaluation.model_copy(update={"bm25": False}), reading=reading,
             )
             production = results["production"].metrics
-            extra["production_reading"] = reading.name
+            production_reading_name = reading.name
     best = evaluation_result.no_training.get("best")
     no_training = (NoTrainingOption(best, evaluation_result.metrics[best],
                                     _difference(evaluation_result, best, metric))
@@ -89,6 +89,6 @@ def promote_model(
     if decision.promote:
         current.set_stage(ModelStages.PRODUCTION, force=True)
     logger.info("Model version %s %s", current.version, decision.summary())
-    result = {**decision.as_dict(), **extra}
-    log_metadata({"promotion": result}, infer_model=True)
-    return result
+    decision = decision.model_copy(update={"production_reading": production_reading_name})
+    log_metadata({"promotion": decision.model_dump(mode="json")}, infer_model=True)
+    return decision

@@ -1,6 +1,6 @@
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Tuple
+from typing import Annotated, Tuple
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
@@ -11,7 +11,7 @@ from embedtune import schema
 from embedtune.config import EvaluationConfig, ExportConfig
 from embedtune.evaluation.comparison import Comparison
 from embedtune.retrieval.reading import Reading
-from embedtune.serving.exports import export_and_score
+from embedtune.serving.exports import ExportReport, export_and_score
 from embedtune.serving.onnx_export import ONNX_DIR
 
 
@@ -23,7 +23,7 @@ def export_model(
     evaluation_result: Comparison,
     export: ExportConfig,
     evaluation: EvaluationConfig,
-) -> Tuple[Annotated[dict[str, Any], C.EXPORT_ARTIFACT], Annotated[Path, C.ONNX_EXPORTS_ARTIFACT]]:
+) -> Tuple[Annotated[ExportReport, C.EXPORT_ARTIFACT], Annotated[Path, C.ONNX_EXPORTS_ARTIFACT]]:
     """ONNX exports of the model this run trained, each loaded back and scored on the test
     queries the evaluation kept, in the shipped reading, beside the torch model (its scores
     are the evaluation's), and timed.
@@ -40,10 +40,9 @@ def export_model(
         evaluation.batch_size, export.timed_chunks,
         torch_metrics=evaluation_result.metrics[evaluation_result.candidate],
     )
-    result = report.model_dump(mode="json")
-    log_metadata({"export": {f["format"]: {"metric_change": f["metric_change"],
-                                           "speedup": f["speedup"], "flagged": f["flagged"]}
-                             for f in result["formats"]}}, infer_model=True)
+    log_metadata({"export": {f.format: {"metric_change": f.metric_change, "speedup": f.speedup,
+                                        "flagged": f.flagged}
+                             for f in report.formats}}, infer_model=True)
     onnx = folder / ONNX_DIR
     onnx.mkdir(exist_ok=True)
-    return result, onnx
+    return report, onnx

@@ -1,5 +1,6 @@
 from embedtune.evaluation.compare import rank_changes
 from embedtune.evaluation.comparison import Comparison
+from embedtune.evaluation.promotion import PromotionDecision
 from embedtune.evaluation.report import html_report, markdown_table, worth_it
 
 
@@ -38,7 +39,8 @@ def test_every_system_gets_a_column_and_the_interval_and_decision_are_shown():
     c.metrics["bm25"] = {"ndcg@10": 0.55, "hit_rate@1": 0.35}
     c.differences = {"finetuned_vs_base": {"ndcg@10": {
         "mean": 0.1, "low": 0.02, "high": 0.18, "confidence": 0.95, "wins": 6, "losses": 2, "ties": 2}}}
-    decision = {"promote": False, "reasons": ["ndcg@10 0.600 vs base 0.500 (+0.100; needs +0.200): fail"]}
+    decision = PromotionDecision(promote=False, metric="ndcg@10", candidate=0.6, base=0.5,
+                                 reasons=["ndcg@10 0.600 vs base 0.500 (+0.100; needs +0.200): fail"])
     table = markdown_table(c, promotion=decision)
     assert "| bm25 | 0.550 | 0.350 |" in table
     assert "ndcg@10 finetuned vs base: +0.100 (95% CI +0.020 .. +0.180; wins/losses/ties 6/2/2)" in table
