@@ -1,36 +1,35 @@
-"""Argilla review benchmark: local server start, push/pull of 1,000 records, and the latency of
-a UI search and a similarity search at 10,000 records (SQLite search backend).
+"""Argilla review benchmark: the local server's start, push and pull, and search latency.
 
-Records are real: the 668 gpt-3.5 questions of the Lyft 10-K seed data with their chunks (cycled
-with new ids to reach 1,000 and 10,000), a question of another chunk as the negative, vectors from
-the base model. Run under the shared CPU lock on a quiet machine:
+Timed: the server's start, the push and pull of 1,000 review records, and the latency of a UI
+search and a similarity search at 10,000 records (SQLite search backend).
 
-    flock /tmp/embedtune-cpu.lock .venv/bin/python benchmarks/argilla_review.py \\
-        --data ../shared/data/seed-10k-lyft
+Records are real: gpt-3.5's 668 questions about the shipped Lyft 10-K with their chunks (cycled
+with new ids to reach 1,000 and 10,000), a question about another chunk as the negative, vectors
+from the base model. The product's review functions (``embedtune.review``: push, pull, apply)
+talk to the development server of ``argilla_local``, started in a fresh temporary home (so the
+first start includes the database migration and the owner's creation) from the argilla-server
+virtualenv that ``run.py argilla-up`` creates.
 
-The server runs in a fresh temporary home (so the first start includes the database migration
-and the owner's creation) from the argilla-server virtualenv that `run.py argilla-up` creates.
+    flock /tmp/embedtune-cpu.lock python -m benchmarks.argilla_review
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import constants as C  # noqa: E402
-from embedtune.config import ArgillaConfig  # noqa: E402
-from embedtune.review.local_server import LocalArgilla, LocalArgillaSettings, ensure_server_venv  # noqa: E402
+from argilla_local.local_server import LocalArgilla, LocalArgillaSettings, ensure_server_venv
+from benchmarks.common import DATA, read_json
+from embedtune import schema
+from embedtune.config import ArgillaConfig
 
 
 def free_port() -> int:
@@ -40,16 +39,16 @@ def free_port() -> int:
 
 
 def seed_rows(data: Path, n: int) -> list[dict]:
-    qa = json.loads((data / "qa_dataset.json").read_text())
+    qa = read_json(data / "qa_dataset.json")
     pairs = [(qid, text, qa["relevant_docs"][qid][0]) for qid, text in qa["queries"].items()]
     rows = []
     for i in range(n):
-        qid, query, doc = pairs[i % len(pairs)]
+        _, query, doc = pairs[i % len(pairs)]
         negative = pairs[(i + len(pairs) // 2) % len(pairs)][1]
         rows.append({
-            C.QUERY_ID: f"{doc[:8]}-q{i}", C.QUERY: query, C.CHUNK_ID: doc[:8], C.DOCUMENT_ID: "lyft-10k",
-            C.SOURCE: "lyft_2021.pdf", C.POSITIVE: qa["corpus"][doc], C.NEGATIVE_QUERY: negative,
-            C.SPLIT: C.TRAIN if i % 4 else C.TEST, C.MODEL_NAME: "gpt-3.5 (seed data)",
+            schema.QUERY_ID: f"{doc[:8]}-q{i}", schema.QUERY: query, schema.CHUNK_ID: doc[:8], schema.DOCUMENT_ID: "lyft-10k",
+            schema.SOURCE: "lyft_2021.pdf", schema.POSITIVE: qa["corpus"][doc], schema.NEGATIVE_QUERY: negative,
+            schema.SPLIT: schema.TRAIN if i % 4 else schema.TEST, schema.MODEL_NAME: "gpt-3.5 (seed data)",
         })
     return rows
 
@@ -67,18 +66,18 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
     import argilla as rg
     import httpx
 
+    from embedtune.config import UnreviewedPolicy
+    from embedtune.models import load_model
     from embedtune.review.client import connect
     from embedtune.review.pull import apply_reviews, fetch_reviews
     from embedtune.review.push import push_queries
-    from embedtune.training.models import load_model
-    from embedtune.config import UnreviewedPolicy
 
     ensure_server_venv(LocalArgillaSettings().venv)
     results: dict[str, str] = {}
@@ -117,7 +116,7 @@ def main() -> None:
             dataset.records.log(answered)
             start = time.perf_counter()
             reviews = fetch_reviews(client, config, rows)
-            kept, counts = apply_reviews(rows, reviews, UnreviewedPolicy.keep)
+            _, counts = apply_reviews(rows, reviews, UnreviewedPolicy.keep)
             results["pull 1,000 records (200 reviewed) + apply"] = f"{time.perf_counter() - start:.1f} s"
             assert counts["reviewed"] == 200 and counts["dropped_not_answered"] == 40, counts
 

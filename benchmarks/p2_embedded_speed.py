@@ -1,77 +1,58 @@
-"""P2: seconds per chunk of the embedded LLM (3 questions + a negative per chunk) on this machine.
+"""P2: seconds per chunk of the embedded LLM on this machine.
 
-Runs the project's real generation path (``generate_queries`` with the embedded backend: the
-GGUF served by xllamacpp on loopback, distilabel's client, JSON-schema or compact-grammar output) over the first
-``--chunks`` chunks of the Lyft 10-K that have at least ``--min-words`` words, each shown to the
-LLM cut to ``--max-chunk-words`` words (the chunk budget). The resume cache is off, so every chunk
-is really generated. Server start-up is excluded (it is paid once per run); one warm-up chunk
-fills the prompt-prefix cache first, as the first chunk of a real run does.
+With ``configs/default.yaml`` the LLM writes 3 questions and a negative per chunk.
 
-    flock /tmp/embedtune-cpu.lock python benchmarks/p2_embedded_speed.py --chunks 8
+Runs the project's generation path (the embedded backend: the bundled GGUF served on loopback
+by xllamacpp, or by ``generation.embedded.server_binary``; distilabel's client; the configured
+output constraint) over the first ``--chunks`` chunks of the shipped Lyft 10-K that have at least
+``--min-words`` words, each shown to the LLM cut to ``generation.max_chunk_words`` words. Every
+setting comes from the ``generation`` section of ``--config`` and its ``--set`` overrides; the
+resume cache is turned off so that every chunk is really generated. Server start-up is not
+counted (it is paid once per run); one warm-up chunk fills the prompt-prefix cache first, as the
+first chunk of a real run does.
+
+    flock /tmp/embedtune-cpu.lock python -m benchmarks.p2_embedded_speed --chunks 6 \\
+        --set generation.max_chunk_words=300
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import shlex
-import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import constants as C  # noqa: E402
-from embedtune.config import EmbeddedLLMConfig, GenerationConfig  # noqa: E402
-from embedtune.generation.backends import llm_for  # noqa: E402
-from embedtune.generation.runner import generate_with_llm  # noqa: E402
+from benchmarks.common import DATA, add_config_arguments, load_benchmark, run_config
+from embedtune import schema
+from embedtune.generation.backends import llm_for
+from embedtune.generation.runner import generate_with_llm
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/seed-10k-lyft"))
-    parser.add_argument("--chunks", type=int, default=8)
+    add_config_arguments(parser, "configs/default.yaml")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--chunks", type=int, default=6, help="chunks timed (after one warm-up)")
     parser.add_argument("--min-words", type=int, default=300)
-    parser.add_argument("--max-chunk-words", type=int, default=None,
-                        help="default: generation.max_chunk_tokens's default")
-    parser.add_argument("--parallel-slots", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--structured-output", default="json_schema",
-                        help="generation.structured_output (gbnf: compact JSON grammar)")
-    parser.add_argument("--server-binary", default=None,
-                        help="generation.embedded.server_binary (e.g. .venv/bin/ik-llama-server)")
-    parser.add_argument("--server-args", type=shlex.split, default=[],
-                        help="generation.embedded.server_args as one string, e.g. "
-                        "--server-args='--run-time-repack -fa on'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    config = run_config(args).generation.model_copy(update={"resume": False})
 
-    corpus = json.loads((args.data / "corpus.json").read_text())
+    corpus, _ = load_benchmark(args.data)
     texts = [t for t in corpus.values() if len(t.split()) >= args.min_words][: args.chunks + 1]
-    rows = [{C.CHUNK_ID: f"c{i}", C.TEXT: t, C.DOCUMENT_ID: "lyft", C.SOURCE: "corpus.json"}
-            for i, t in enumerate(texts)]
-    embedded = {"threads": args.threads, "server_binary": args.server_binary,
-                "server_args": args.server_args}
-    if args.parallel_slots:
-        embedded["parallel_slots"] = args.parallel_slots
-    overrides = {"max_chunk_tokens": args.max_chunk_words} if args.max_chunk_words else {}
-    overrides["structured_output"] = args.structured_output
-    config = GenerationConfig(resume=False, domain_context="Lyft's 2021 annual report (Form 10-K)",
-                              embedded=EmbeddedLLMConfig(**embedded), **overrides)
-
-    # Keep one server for the warm-up and the measured chunks: start-up is paid once per run.
+    rows = [{schema.CHUNK_ID: f"c{i}", schema.TEXT: t, schema.DOCUMENT_ID: "lyft",
+             schema.SOURCE: "corpus.json"} for i, t in enumerate(texts)]
+    # One server for the warm-up and the timed chunks: start-up is paid once per run.
     with llm_for(config) as (llm, name):
-        generate_with_llm(llm, name, rows[:1], config, "train")  # warm-up: fills the prefix cache
-        result = generate_with_llm(llm, name, rows[1:], config, "train")
+        generate_with_llm(llm, name, rows[:1], config, schema.TRAIN)  # fills the prefix cache
+        result = generate_with_llm(llm, name, rows[1:], config, schema.TRAIN)
     s = result.stats
     print(f"{s.chunks} chunks, {s.seconds:.1f} s: {s.seconds / s.chunks:.2f} s per chunk; "
           f"{s.input_tokens / s.chunks:.0f} prompt tokens and {s.output_tokens / s.chunks:.0f} "
-          f"output tokens per chunk; {s.output_tokens / s.seconds:.1f} output tokens/s, "
-          f"{(s.input_tokens + s.output_tokens) / s.seconds:.1f} tokens/s in+out; "
-          f"{s.failed_chunks} failed; parallel slots {config.embedded.parallel_slots}, "
-          f"chunk budget {config.max_chunk_tokens} words, {config.structured_output}, "
-          f"runtime {config.embedded.server_binary or 'xllamacpp'} {' '.join(config.embedded.server_args)}")
+          f"output tokens per chunk; {s.output_tokens / s.seconds:.1f} output tokens/s; "
+          f"{s.failed_chunks} failed; {config.queries_per_chunk} questions per chunk, "
+          f"{config.max_chunk_words} words shown, {config.structured_output}, parallel slots "
+          f"{config.embedded.parallel_slots}, runtime {config.embedded.server_binary or 'xllamacpp'} "
+          f"{' '.join(config.embedded.server_args)}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 nesting and huge lines, either loads or raises ``UnreadableFile`` with a reason; never anything
 else, and never a hang (each example has a deadline).
 
-Bounded for CI (``EMBEDTUNE_FUZZ_EXAMPLES``, default 25 per test: a few seconds in all). The
-longer recorded run (benchmarks/README.md, "Reader fuzzing") sets it higher and
-``EMBEDTUNE_FUZZ_REPORT`` to a file that receives one line per generated input.
+Bounded for CI (``EMBEDTUNE_FUZZ_EXAMPLES``, default 25 per test: a few seconds in all); a longer
+run sets it higher, and ``EMBEDTUNE_FUZZ_REPORT`` to a file that receives one line per generated
+input.
 """
 
 import json

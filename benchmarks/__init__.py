@@ -1,0 +1,1 @@
+"""The benchmark suite: the quality benchmark and the speed benchmarks (see README.md)."""
