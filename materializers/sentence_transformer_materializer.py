@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from sentence_transformers import SentenceTransformer
 from zenml.enums import ArtifactType
-from zenml.io import fileio
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.utils import io_utils
 
