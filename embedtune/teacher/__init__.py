@@ -1,2 +1,2 @@
 """The teacher: a stronger embedding model (by default EmbeddingGemma-300M, assembled from PyPI)
-that guides curation and training and is reported as an option that needs no finetuning."""
+that curates the training questions and is reported as an option that needs no finetuning."""

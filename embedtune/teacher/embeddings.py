@@ -1,4 +1,4 @@
-"""The teacher's vectors of the training queries and chunks: what curation and training read.
+"""The teacher's vectors of the training queries and chunks: what curation reads.
 
 Vectors, not a score matrix: (queries + chunks) x dim grows linearly with the corpus, while any
 (query, chunk) score the curation rules need is one dot product away.
