@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
 from typing import Any, Sequence
+
+from pydantic import BaseModel, ConfigDict
 
 from embedtune.config import ArgillaConfig
 from embedtune.review.client import RERUN_HINT, ArgillaReviewError
@@ -21,8 +22,11 @@ from embedtune.review.records import (
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PushResult:
+class PushResult(BaseModel):
+    """Where the queries went (the ``argilla_push`` artifact)."""
+
+    model_config = ConfigDict(frozen=True)
+
     dataset: str
     workspace: str
     url: str
@@ -30,9 +34,6 @@ class PushResult:
     created: bool
     encode_seconds: float
     push_seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def get_or_create_dataset(client, config: ArgillaConfig, name: str, settings) -> tuple[Any, bool]:
@@ -89,5 +90,6 @@ def push_queries(client, config: ArgillaConfig, rows: Sequence[dict[str, Any]], 
                     min(start + config.batch_size, len(records)), len(records), name)
     pushed = time.perf_counter()
     url = f"{config.api_url.rstrip('/')}/dataset/{dataset.id}/annotation-mode"
-    return PushResult(name, config.workspace, url, len(records), created, round(encoded - started, 2),
-                      round(pushed - encoded, 2))
+    return PushResult(dataset=name, workspace=config.workspace, url=url, records=len(records),
+                      created=created, encode_seconds=round(encoded - started, 2),
+                      push_seconds=round(pushed - encoded, 2))

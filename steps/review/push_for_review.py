@@ -1,5 +1,5 @@
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from datasets import Dataset
 from zenml import log_metadata, step
@@ -7,7 +7,7 @@ from zenml import log_metadata, step
 import constants as C
 from embedtune.config import ArgillaConfig
 from embedtune.review.client import connect
-from embedtune.review.push import push_queries
+from embedtune.review.push import PushResult, push_queries
 from embedtune.models import load_model
 
 logger = logging.getLogger(__name__)
@@ -17,11 +17,11 @@ logger = logging.getLogger(__name__)
 def push_for_review(
     train_queries: Dataset, test_queries: Dataset, argilla: ArgillaConfig, base_model: str,
     max_seq_length: int,
-) -> Annotated[dict[str, Any], C.ARGILLA_PUSH_ARTIFACT]:
+) -> Annotated[PushResult, C.ARGILLA_PUSH_ARTIFACT]:
     """Upsert every generated query into its Argilla review dataset (ids = query ids)."""
     client = connect(argilla)
     model = load_model(base_model, max_seq_length)
     result = push_queries(client, argilla, train_queries.to_list() + test_queries.to_list(), model)
-    log_metadata(result.as_dict())
+    log_metadata(result.model_dump())
     logger.info("Review the %d queries in Argilla: %s", result.records, result.url)
-    return result.as_dict()
+    return result

@@ -15,9 +15,10 @@ def load(step: str, artifact: str):
 
 
 reviewed = load("pull_reviews", "reviewed_train_queries")
+pushed = load("push_for_review", "argilla_push")
 print(json.dumps({
     "steps": {name: step.status.value for name, step in run.steps.items()},
-    "push": load("push_for_review", "argilla_push"),
+    "push": pushed.model_dump() if pushed is not None else None,
     "changes": load("pull_reviews", "review_changes"),
     "generated": load("generate_train_queries", "queries").to_list(),
     "reviewed": reviewed.to_list() if reviewed is not None else None,
