@@ -12,7 +12,7 @@ per split, the chunks, the queries generated, the failed chunks and every filter
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from embedtune.evaluation.charts import histogram_panels, line_chart
 from embedtune.evaluation.comparison import Comparison
@@ -26,8 +26,9 @@ from embedtune.evaluation.score_distribution import (
     scored_systems,
 )
 
-if TYPE_CHECKING:  # the exports' data model; evaluation does not import serving at run time
-    from embedtune.serving.exports import ExportReport
+# The exports arrive as ``embedtune.serving.exports.ExportReport``; serving imports evaluation (it
+# scores its exports with it), so the report names that type without importing it.
+ExportReport = Any
 
 SCORE_COLORS = {RELEVANT: "#16a34a", BEST_WRONG: "#dc2626"}
 SCORE_LABELS = {RELEVANT: "relevant chunk", BEST_WRONG: "best wrong chunk"}
