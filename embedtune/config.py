@@ -185,55 +185,69 @@ class GenerationConfig(_Strict):
     max_chunk_words: int = Field(
         default=600, ge=32, description="Chunk text is cut to this many words in the prompt."
     )
-    concurrency: int = Field(json_schema_extra=RUNTIME_ONLY, 
+    concurrency: int = Field(
         default=16,
         ge=1,
         description="Requests in flight at once to a served backend (a new one starts as soon as "
         "one finishes). The embedded backend sends as many as it has parallel slots "
         "(generation.embedded.parallel_slots): more would only queue inside llama.cpp.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    timeout_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
-        default=300.0, gt=0, description="Per-request limit; a request over it is retried."
+    timeout_s: float = Field(
+        default=300.0, gt=0, description="Per-request limit; a request over it is retried.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    max_retries: int = Field(json_schema_extra=RUNTIME_ONLY, 
+    max_retries: int = Field(
         default=4,
         ge=0,
         description="Retries per chunk after a transient error (429, 5xx, timeout, lost "
         "connection, malformed response). Auth errors and unknown models are not retried: they "
         "stop the run at once.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    backoff_initial_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
-        default=1.0, ge=0, description="First retry delay; it doubles per retry, with jitter."
+    backoff_initial_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; it doubles per retry, with jitter.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    backoff_max_s: float = Field(json_schema_extra=RUNTIME_ONLY, default=30.0, ge=0, description="Cap of the exponential delay.")
-    max_retry_after_s: float = Field(json_schema_extra=RUNTIME_ONLY, 
+    backoff_max_s: float = Field(
+        default=30.0, ge=0, description="Cap of the exponential delay.",
+        json_schema_extra=RUNTIME_ONLY,
+    )
+    max_retry_after_s: float = Field(
         default=120.0,
         ge=0,
         description="A server's Retry-After is honoured up to this many seconds; a longer one "
         "fails the chunk instead of stalling the run (repeated, it trips the failure cap).",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    unparsable_retries: int = Field(json_schema_extra=RUNTIME_ONLY, 
+    unparsable_retries: int = Field(
         default=1,
         ge=0,
         description="Requests again when an answer cannot be parsed. A flaky proxy or a cut "
         "answer may succeed on a second try; a local model at temperature 0 usually repeats "
         "itself, so more rarely helps.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    resume: bool = Field(json_schema_extra=RUNTIME_ONLY, 
+    resume: bool = Field(
         default=True,
         description="Keep every finished chunk's answer in a resume cache keyed by its content, "
         "prompt, model and generation parameters, so a rerun after a crash or Ctrl-C sends no "
         "request for chunks already done.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    cache_dir: Path | None = Field(json_schema_extra=RUNTIME_ONLY, 
+    cache_dir: Path | None = Field(
         default=None,
         description="Folder of the resume cache (one file per split); default "
         "$EMBEDTUNE_CACHE_DIR/generation or ~/.cache/embedtune/generation.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    max_failed_fraction: float = Field(json_schema_extra=RUNTIME_ONLY, 
-        default=0.5, ge=0, le=1, description="Stop if more chunks than this fraction fail..."
+    max_failed_fraction: float = Field(
+        default=0.5, ge=0, le=1, description="Stop if more chunks than this fraction fail...",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    failure_check_after: int = Field(json_schema_extra=RUNTIME_ONLY, default=8, ge=1, description="...once this many are done.")
+    failure_check_after: int = Field(
+        default=8, ge=1, description="...once this many are done.", json_schema_extra=RUNTIME_ONLY
+    )
     max_chunks: int | None = Field(
         default=None, ge=1, description="Generate for at most this many chunks per split (smoke tests)."
     )
@@ -249,13 +263,17 @@ class GenerationConfig(_Strict):
         description="Spending cap on prompt tokens per pipeline run (as the server reports them); "
         "a request whose estimated prompt would cross it is not sent. Stops like max_requests.",
     )
-    price_per_million_input_tokens: float | None = Field(json_schema_extra=RUNTIME_ONLY, 
-        default=None, ge=0, description="Price of 1M prompt tokens, for the cost `plan` prints."
+    price_per_million_input_tokens: float | None = Field(
+        default=None, ge=0, description="Price of 1M prompt tokens, for the cost `plan` prints.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    price_per_million_output_tokens: float | None = Field(json_schema_extra=RUNTIME_ONLY, 
-        default=None, ge=0, description="Price of 1M output tokens, for the cost `plan` prints."
+    price_per_million_output_tokens: float | None = Field(
+        default=None, ge=0, description="Price of 1M output tokens, for the cost `plan` prints.",
+        json_schema_extra=RUNTIME_ONLY,
     )
-    embedded: EmbeddedLLMConfig = Field(default=EmbeddedLLMConfig(), json_schema_extra=RUNTIME_ONLY)
+    embedded: EmbeddedLLMConfig = Field(
+        default=EmbeddedLLMConfig(), json_schema_extra=RUNTIME_ONLY
+    )
 
     @model_validator(mode="after")
     def _served_backend_needs_model(self) -> "GenerationConfig":
@@ -755,7 +773,9 @@ class RunConfig(_Strict):
     curation: CurationConfig = CurationConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
-    promotion: PromotionConfig = Field(default=PromotionConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
+    promotion: PromotionConfig = Field(
+        default=PromotionConfig(), json_schema_extra=OUTSIDE_THE_MODEL
+    )
     teacher: TeacherConfig = TeacherConfig()
     export: ExportConfig = Field(default=ExportConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
     model: ModelMetadata = Field(default=ModelMetadata(), json_schema_extra=OUTSIDE_THE_MODEL)
@@ -763,11 +783,15 @@ class RunConfig(_Strict):
         default=None, description="Human review in Argilla; off unless this section is present."
     )
     schedule: ScheduleConfig | None = Field(
-        default=None, json_schema_extra=OUTSIDE_THE_MODEL, description="Rerun on a cron schedule; off unless this section is present."
+        default=None, description="Rerun on a cron schedule; off unless this section is present.",
+        json_schema_extra=OUTSIDE_THE_MODEL,
     )
-    execution: ExecutionConfig = Field(default=ExecutionConfig(), json_schema_extra=OUTSIDE_THE_MODEL)
+    execution: ExecutionConfig = Field(
+        default=ExecutionConfig(), json_schema_extra=OUTSIDE_THE_MODEL
+    )
     output_dir: Path = Field(
-        default=Path("outputs"), json_schema_extra=OUTSIDE_THE_MODEL, description="Where the finetuned model and report are exported."
+        default=Path("outputs"), description="Where the finetuned model and report are exported.",
+        json_schema_extra=OUTSIDE_THE_MODEL,
     )
     enable_cache: bool = Field(default=True, json_schema_extra=OUTSIDE_THE_MODEL)
 

@@ -50,11 +50,6 @@ DATA_ROWS = {
 }
 
 
-def headline_metric(comparison: Comparison) -> str:
-    """The metric the run chose its reading by (``retrieval.metric``): the report leads with it."""
-    return comparison.metric
-
-
 def _difference(comparison: Comparison, other: str, metric: str) -> dict[str, Any] | None:
     return comparison.differences.get(f"{comparison.candidate}_vs_{other}", {}).get(metric)
 
@@ -74,7 +69,7 @@ def worth_it(comparison: Comparison) -> str:
     """One sentence: did finetuning beat what a team gets without it, on these test queries?"""
     if not comparison.no_training:
         return ""
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     best = comparison.no_training["best"]
     shipped = comparison.metrics[comparison.candidate][metric]
     other = comparison.metrics[best][metric]
@@ -108,7 +103,7 @@ def no_training_rows(comparison: Comparison) -> list[dict[str, Any]]:
     the shipped retrieval's paired difference to it."""
     if not comparison.no_training:
         return []
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     notes = {comparison.no_training["best"]: "best without finetuning"}
     rows = [{"system": comparison.candidate, "note": "shipped",
              "metrics": comparison.metrics[comparison.candidate], "difference": None}]
@@ -144,7 +139,7 @@ def markdown_table(
     options that need no finetuning), the readings chosen on validation, every system's metrics,
     the intervals, one line of data counts per split (``generation``: the generation step's
     summaries, see ``embedtune.generation.summary``) and the promotion decision."""
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     candidate = comparison.candidate
     lines: list[str] = []
     rows = no_training_rows(comparison)
@@ -367,7 +362,7 @@ def _no_training_html(comparison: Comparison) -> str:
     if not rows:
         return ""
     keys = _summary_metrics(comparison)
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     body = ""
     for row in rows:
         ci, wl = _ci(row["difference"])
@@ -389,7 +384,7 @@ def _readings_html(comparison: Comparison) -> str:
     readings = comparison.readings
     if not readings.get("models"):
         return ""
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     body = ""
     for model, table in readings["models"].items():
         for r in table:
@@ -422,7 +417,7 @@ def html_report(
     ``generation`` holds the generation step's per-split summaries
     (``embedtune.generation.summary.split_summary``), train first.
     """
-    metric = headline_metric(comparison)
+    metric = comparison.metric
     candidate, baseline = comparison.candidate, comparison.baseline
     systems = list(comparison.metrics)
     keys = list(comparison.metrics[candidate])
